@@ -1,0 +1,1 @@
+//! A generic genetic algorithm as an iterative timely dataflow.

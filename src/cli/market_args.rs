@@ -1,0 +1,42 @@
+//! The market-data flags shared by every subcommand that reads bars: `--data`, `--funding`, `--symbol/--timeframe`.
+
+use std::path::PathBuf;
+
+use evoflow::market::{self, DataSpec, MarketData};
+
+use super::UsageError;
+
+/// Where to read bars (and optionally funding rates) from.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MarketArgs {
+    /// Bars: `sample:goog-1d`, `sample:eurusd-1h`, or a .csv/.json/.parquet/.duckdb[#TABLE] file.
+    #[arg(long, value_name = "PATH|sample:NAME")]
+    pub data: Option<String>,
+    /// Perp funding rates: Hyperliquid fundingHistory JSON or CSV `timestamp,rate`.
+    #[arg(long, value_name = "FILE")]
+    pub funding: Option<PathBuf>,
+    /// Read bars of this symbol from the configured storage (with --timeframe).
+    #[arg(long, requires = "timeframe", conflicts_with = "data")]
+    pub symbol: Option<String>,
+    /// Timeframe of the bars to read from storage, e.g. 1h or 1d (with --symbol).
+    #[arg(long, requires = "symbol")]
+    pub timeframe: Option<String>,
+}
+
+impl MarketArgs {
+    /// Loads the bars (and funding) the flags name; `default_sample` when none is given.
+    pub fn load(&self, default_sample: Option<&str>) -> anyhow::Result<MarketData> {
+        if let (Some(symbol), Some(timeframe)) = (&self.symbol, &self.timeframe) {
+            return Err(UsageError(format!(
+                "--symbol {symbol} --timeframe {timeframe}: reading from storage is not available in this build"
+            ))
+            .into());
+        }
+        let spec = match (&self.data, default_sample) {
+            (Some(d), _) => DataSpec::parse(d),
+            (None, Some(s)) => DataSpec::Sample(s.to_string()),
+            (None, None) => return Err(UsageError("--data PATH|sample:NAME is required".into()).into()),
+        };
+        Ok(market::load(&spec, self.funding.as_deref())?)
+    }
+}

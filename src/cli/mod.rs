@@ -1,0 +1,31 @@
+//! Subcommand implementations of the `evoflow` binary, one file per subcommand.
+
+pub mod backtest;
+pub mod data;
+pub mod market_args;
+pub mod health;
+pub mod indicator;
+pub mod seeds;
+pub mod sweep;
+
+use evoflow::market::MarketError;
+use evoflow::strategy::StrategyError;
+
+/// A flag or argument the user got wrong (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Exit status for an error: 2 for bad input (data, flags, parameters), 1 otherwise.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    let bad_input = err.chain().any(|e| {
+        e.downcast_ref::<MarketError>().is_some()
+            || e.downcast_ref::<StrategyError>().is_some()
+            || e.downcast_ref::<UsageError>().is_some()
+    });
+    if bad_input {
+        2
+    } else {
+        1
+    }
+}

@@ -1,0 +1,5 @@
+//! evoflow: evolves trading strategies with a genetic algorithm written as an iterative timely dataflow.
+
+pub mod indicators;
+pub mod market;
+pub mod strategy;

@@ -1,0 +1,18 @@
+//! Lookup of every strategy by name: the reference strategies and the genetic seeds.
+
+use super::{Strategy, StrategyError};
+
+/// Every strategy `backtest` and `sweep` accept, reference strategies first.
+pub fn all_strategies() -> Vec<&'static dyn Strategy> {
+    let all: Vec<&'static dyn Strategy> = Vec::new();
+    all
+}
+
+/// The strategy called `name`.
+pub fn lookup(name: &str) -> Result<&'static dyn Strategy, StrategyError> {
+    let all = all_strategies();
+    all.iter().copied().find(|s| s.name() == name).ok_or_else(|| StrategyError::UnknownStrategy {
+        name: name.to_string(),
+        known: all.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+    })
+}
