@@ -1,0 +1,486 @@
+//! `evoflow evolve`: runs the evolution dataflow on market data, on one or many workers and processes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use evoflow::backtest::BacktestConfig;
+use evoflow::evolution::{
+    hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, Objective,
+    TradingProblem, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
+};
+use evoflow::market::MarketData;
+use evoflow::storage::{self, OpenMode, Storage};
+use evoflow::strategy::Genome;
+use evoflow_dataflows::{ClusterConfig, GaConfig, GenerationReport, RunOutcome};
+use serde::Serialize;
+
+use super::market_args::MarketArgs;
+use super::storage_args::StorageArgs;
+use super::UsageError;
+
+/// Flags of `evoflow evolve`. The cluster flags are timely's own (`-w -n -p -h -z`).
+#[derive(clap::Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct EvolveArgs {
+    #[command(flatten)]
+    pub market: MarketArgs,
+    /// Seed families to evolve: `all` or a comma-separated list of names (see `evoflow seeds`).
+    #[arg(long, default_value = "all", value_delimiter = ',')]
+    pub seeds: Vec<String>,
+    /// Individuals per generation.
+    #[arg(long, default_value_t = 96)]
+    pub population: usize,
+    /// Generations to run (with --resume: the total to reach).
+    #[arg(long, default_value_t = 25)]
+    pub generations: u64,
+    /// Random seed of the run: the same seed gives the same result on every topology.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// What to maximise: sharpe, sortino, calmar, return or composite.
+    #[arg(long, default_value = "sharpe")]
+    pub objective: String,
+    /// Strategies with fewer closed trades on the training data are penalised.
+    #[arg(long, default_value_t = 10)]
+    pub min_trades: u64,
+    /// Strategies whose max drawdown on the training data is deeper than this (in %) are penalised.
+    #[arg(long, value_name = "PCT")]
+    pub max_drawdown: Option<f64>,
+    /// Share of the bars held out at the end for out-of-sample statistics.
+    #[arg(long, default_value_t = 0.3)]
+    pub test_fraction: f64,
+    /// How many of the best strategies to report.
+    #[arg(long, default_value_t = 10)]
+    pub hall_of_fame: usize,
+    /// Best individuals copied unchanged into the next generation.
+    #[arg(long, default_value_t = 2)]
+    pub elitism: usize,
+    /// Tournament size of parent selection.
+    #[arg(long, default_value_t = 3)]
+    pub tournament_size: usize,
+    /// Stop when the best fitness has not improved for this many generations.
+    #[arg(long)]
+    pub patience: Option<u32>,
+    /// Commission per fill as a fraction of notional (default: 0.00045, a perp taker fee).
+    #[arg(long, default_value_t = DEFAULT_COMMISSION)]
+    pub commission: f64,
+    /// Slippage against the trader on every fill, in basis points.
+    #[arg(long, default_value_t = DEFAULT_SLIPPAGE_BPS)]
+    pub slippage_bps: f64,
+    /// Starting cash of every backtest.
+    #[arg(long, default_value_t = 10_000.0)]
+    pub cash: f64,
+    /// Identifier of the run in storage (default: generated from the time and seed).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Continue the stored run with this id from its last checkpoint.
+    #[arg(long, value_name = "ID", conflicts_with = "run_id")]
+    pub resume: Option<String>,
+    /// Print only a final JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Print `checkpoint N` to stderr each time the checkpoint of generation N is stored.
+    #[arg(long)]
+    pub log_checkpoints: bool,
+    /// Do not write anything to storage (no run record, no checkpoints).
+    #[arg(long, conflicts_with = "resume")]
+    pub no_store: bool,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Worker threads per process (timely's -w).
+    #[arg(short = 'w', long = "threads", default_value_t = 1)]
+    pub threads: usize,
+    /// Number of processes (timely's -n).
+    #[arg(short = 'n', long = "processes", default_value_t = 1)]
+    pub processes: usize,
+    /// This process's index, 0 is the coordinator (timely's -p).
+    #[arg(short = 'p', long = "process", default_value_t = 0)]
+    pub process: usize,
+    /// Host file: one host:port per line, in process order (timely's -h).
+    #[arg(short = 'h', long = "hostfile")]
+    pub hostfile: Option<PathBuf>,
+    /// Serialize data even between workers of one process (timely's -z).
+    #[arg(short = 'z', long = "zerocopy")]
+    pub zerocopy: bool,
+    /// Seconds to wait for the other processes before giving up.
+    #[arg(long, default_value_t = 60.0)]
+    pub connect_timeout: f64,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// What `--json` prints.
+#[derive(Serialize)]
+struct JsonOutput<'a> {
+    run_id: &'a str,
+    generations: u64,
+    evaluations: u64,
+    cache_hits: u64,
+    elapsed_s: f64,
+    best: &'a [BestStrategy],
+}
+
+impl EvolveArgs {
+    fn cluster(&self) -> anyhow::Result<ClusterConfig> {
+        if !(self.connect_timeout.is_finite() && self.connect_timeout > 0.0) {
+            return Err(UsageError(format!("--connect-timeout must be a positive number of seconds, got {}", self.connect_timeout)).into());
+        }
+        let cluster = ClusterConfig {
+            workers: self.threads,
+            processes: self.processes,
+            process: self.process,
+            hostfile: self.hostfile.clone(),
+            zerocopy: self.zerocopy,
+            report: false,
+            connect_timeout: Duration::from_secs_f64(self.connect_timeout),
+        };
+        cluster.validate().map_err(|e| UsageError(e.to_string()))?;
+        Ok(cluster)
+    }
+
+    fn settings(&self, data_label: &str) -> anyhow::Result<EvolveSettings> {
+        let objective: Objective = self.objective.parse().map_err(UsageError)?;
+        let settings = EvolveSettings {
+            ga: GaConfig {
+                population: self.population,
+                generations: self.generations,
+                elitism: self.elitism,
+                tournament_size: self.tournament_size,
+                patience: self.patience,
+                seed: self.seed,
+                hall_of_fame: self.hall_of_fame,
+                min_niche_share: MIN_NICHE_SHARE,
+                ..GaConfig::default()
+            },
+            objective,
+            constraints: Constraints { min_trades: self.min_trades, max_drawdown_pct: self.max_drawdown },
+            test_fraction: self.test_fraction,
+            backtest: BacktestConfig {
+                cash: self.cash,
+                commission: self.commission,
+                slippage_bps: self.slippage_bps,
+                finalize_trades: false,
+            },
+            seeds: if self.seeds.iter().any(|s| s == "all") { Vec::new() } else { self.seeds.clone() },
+            data: data_label.to_string(),
+        };
+        settings.validate().map_err(|e| UsageError(e.to_string()))?;
+        Ok(settings)
+    }
+}
+
+/// Every family keeps at least this share of the population (niche protection).
+const MIN_NICHE_SHARE: f64 = 0.02;
+
+/// Runs `evoflow evolve`.
+pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let cluster = args.cluster()?;
+    let coordinator = cluster.process == 0;
+    let data = args.market.load(Some(evoflow::market::sample::DEFAULT_SAMPLE))?;
+    let label = args.market.label(Some(evoflow::market::sample::DEFAULT_SAMPLE));
+    let mut settings = args.settings(&label)?;
+
+    // Only the coordinator opens storage for writing; other processes never touch it.
+    let mut store: Option<Box<dyn Storage>> = None;
+    let mut resume = None;
+    let run_id;
+    if coordinator && !args.no_store {
+        let config = args.storage.config()?;
+        let mut s = storage::open_storage(&config, OpenMode::ReadWrite)?;
+        s.claim_writer()?;
+        if let Some(id) = &args.resume {
+            let record = s.get_run(id)?.ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;
+            let mut stored: EvolveSettings = serde_json::from_str(&record.config_json)
+                .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
+            stored.ga.generations = args.generations;
+            if cluster.processes > 1 && stored != settings {
+                // The other processes build their problem from their own flags: they must match.
+                return Err(UsageError(format!(
+                    "--resume {id} with several processes: give every process the flags of the original run \
+                     (only --generations may change); stored configuration: {}",
+                    record.config_json
+                ))
+                .into());
+            }
+            if fingerprint_of(&data) != record.data_fingerprint {
+                return Err(UsageError(format!(
+                    "--resume {id}: the market data differs from the run's ({}); pass the same --data",
+                    stored.data
+                ))
+                .into());
+            }
+            settings = stored;
+            let checkpoint = s
+                .read_checkpoint(id, None)?
+                .ok_or_else(|| UsageError(format!("--resume {id}: the run has no checkpoint")))?;
+            let cp: evoflow_dataflows::Checkpoint<Genome> = serde_json::from_slice(&checkpoint.payload)
+                .with_context(|| format!("run {id}: checkpoint of generation {} is unreadable", checkpoint.generation))?;
+            resume = Some(cp);
+            run_id = id.clone();
+        } else {
+            run_id = args.run_id.clone().unwrap_or_else(|| default_run_id(settings.ga.seed));
+        }
+        store = Some(s);
+    } else {
+        run_id = args.resume.clone().or(args.run_id.clone()).unwrap_or_else(|| default_run_id(settings.ga.seed));
+    }
+
+    let selection = select_families(&settings.seeds, &data)?;
+    if coordinator && !args.json {
+        for w in &selection.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let split = split_point(data.bars.len(), settings.test_fraction)?;
+    let fingerprint = fingerprint_of(&data);
+    let train = Arc::new(data.slice(0..split));
+    let problem = Arc::new(TradingProblem::new(
+        selection.families.clone(),
+        train,
+        settings.objective,
+        settings.constraints,
+        settings.backtest.clone(),
+    ));
+
+    if let Some(s) = store.as_mut() {
+        if resume.is_none() {
+            s.create_run(&storage::RunRecord {
+                run_id: run_id.clone(),
+                config_json: serde_json::to_string(&settings)?,
+                seed: settings.ga.seed,
+                data_fingerprint: fingerprint.clone(),
+                code_version: env!("CARGO_PKG_VERSION").to_string(),
+                status: storage::RunStatus::Running,
+                started_at_ms: now_ms(),
+                ended_at_ms: None,
+            })?;
+        }
+    }
+
+    let progress = if coordinator && !args.json { Some(progress_bar(settings.ga.generations)) } else { None };
+    let store = Arc::new(Mutex::new(store));
+    let write_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::new(Mutex::new(None));
+    let callback = {
+        let store = Arc::clone(&store);
+        let write_error = Arc::clone(&write_error);
+        let progress = progress.clone();
+        let run_id = run_id.clone();
+        let problem = Arc::clone(&problem);
+        let loop_start = Instant::now();
+        let log_checkpoints = args.log_checkpoints;
+        move |report: &GenerationReport<Genome>| {
+            if let Some(pb) = &progress {
+                let evals: u64 = report.stats.evaluations;
+                let rate = evals as f64 / loop_start.elapsed().as_secs_f64().max(1e-9);
+                pb.set_position(report.stats.generation + 1);
+                pb.set_message(format!(
+                    "best {:.4}  mean {:.4}  {:.0} evals/s",
+                    report.stats.best.value(),
+                    report.stats.mean,
+                    rate
+                ));
+            }
+            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(s) = guard.as_mut() {
+                match record_generation(s.as_mut(), &run_id, report, problem.as_ref()) {
+                    Ok(()) if log_checkpoints => eprintln!("checkpoint {}", report.checkpoint.generation),
+                    Ok(()) => {}
+                    Err(e) => {
+                        write_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                    }
+                }
+            }
+        }
+    };
+
+    let outcome = evoflow_dataflows::run(Arc::clone(&problem), &settings.ga, &cluster, resume, callback);
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            mark_failed(&store, &run_id);
+            return Err(e.into());
+        }
+    };
+    let result = match outcome {
+        RunOutcome::NotCoordinator => return Ok(()),
+        RunOutcome::Coordinator(result) => result,
+    };
+    if let Some(e) = write_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        mark_failed(&store, &run_id);
+        return Err(e.context("writing the run to storage"));
+    }
+
+    let entries: Vec<(Genome, f64)> = result.hall_of_fame.iter().map(|e| (e.genome.clone(), e.fitness.value())).collect();
+    let best = hall_of_fame_report(&problem, &entries, &data, split)?;
+    let evaluations: u64 = result.stats.iter().map(|s| s.evaluations).sum();
+    let cache_hits: u64 = result.stats.iter().map(|s| s.cache_hits).sum();
+    let generations = result.stats.last().map(|s| s.generation + 1).unwrap_or(0);
+
+    {
+        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = guard.as_mut() {
+            let records: Vec<storage::HallOfFameRecord> = best
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    Ok(storage::HallOfFameRecord {
+                        run_id: run_id.clone(),
+                        rank: i as u32 + 1,
+                        seed_name: b.seed.clone(),
+                        genome_json: serde_json::to_string(&b.params)?,
+                        fitness: b.fitness,
+                        train_stats_json: serde_json::to_string(&b.train)?,
+                        test_stats_json: serde_json::to_string(&b.test)?,
+                    })
+                })
+                .collect::<Result<_, serde_json::Error>>()?;
+            s.write_hall_of_fame(&run_id, &records)?;
+            s.finish_run(&run_id, storage::RunStatus::Completed, now_ms())?;
+        }
+    }
+
+    let elapsed_s = started.elapsed().as_secs_f64();
+    if args.json {
+        let out = JsonOutput { run_id: &run_id, generations, evaluations, cache_hits, elapsed_s, best: &best };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_table(&run_id, generations, evaluations, cache_hits, elapsed_s, &best);
+    }
+    Ok(())
+}
+
+fn record_generation(
+    s: &mut dyn Storage,
+    run_id: &str,
+    report: &GenerationReport<Genome>,
+    problem: &TradingProblem,
+) -> anyhow::Result<()> {
+    let st = &report.stats;
+    let generation = st.generation as u32;
+    let record = storage::GenerationRecord {
+        run_id: run_id.to_string(),
+        generation,
+        best: st.best.value(),
+        mean: st.mean,
+        std: st.std_dev,
+        diversity: st.distinct as f64 / report.population.len().max(1) as f64,
+        evaluations: st.evaluations,
+        cache_hits: st.cache_hits,
+        elapsed_ms: st.elapsed.as_millis() as u64,
+    };
+    let individuals: Vec<storage::IndividualRecord> = report
+        .population
+        .iter()
+        .map(|scored| {
+            let g = &scored.genome;
+            let params = problem.named_genes(g);
+            let genome_json = serde_json::to_string(&params)?;
+            let key = problem.key_stats(g);
+            Ok(storage::IndividualRecord {
+                run_id: run_id.to_string(),
+                generation,
+                seed_name: g.seed.clone(),
+                genome_hash: format!("{:016x}", g.stable_hash()),
+                genome_json,
+                fitness: scored.fitness.value(),
+                sharpe: key.sharpe,
+                return_pct: key.return_pct,
+                max_drawdown_pct: key.max_drawdown_pct,
+                num_trades: key.num_trades,
+            })
+        })
+        .collect::<Result<_, serde_json::Error>>()?;
+    s.record_generation(&record, &individuals)?;
+    let payload = serde_json::to_vec(&report.checkpoint)?;
+    s.write_checkpoint(&storage::Checkpoint {
+        run_id: run_id.to_string(),
+        generation: report.checkpoint.generation as u32,
+        payload,
+    })?;
+    Ok(())
+}
+
+fn fingerprint_of(data: &MarketData) -> String {
+    storage::market_fingerprint(data)
+}
+
+fn mark_failed(store: &Arc<Mutex<Option<Box<dyn Storage>>>>, run_id: &str) {
+    let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = guard.as_mut() {
+        let _ = s.finish_run(run_id, storage::RunStatus::Failed, now_ms());
+    }
+}
+
+fn progress_bar(generations: u64) -> indicatif::ProgressBar {
+    let pb = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(generations)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let style = indicatif::ProgressStyle::with_template("generation {pos}/{len} [{bar:30}] {msg} ({elapsed})")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    pb.set_style(style);
+    pb
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn default_run_id(seed: u64) -> String {
+    format!("run-{}-s{seed}", chrono::Utc::now().format("%Y%m%dT%H%M%S"))
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into())
+}
+
+fn print_table(run_id: &str, generations: u64, evaluations: u64, cache_hits: u64, elapsed_s: f64, best: &[BestStrategy]) {
+    println!("run {run_id}: {generations} generations, {evaluations} evaluations ({cache_hits} cache hits) in {elapsed_s:.1} s");
+    println!();
+    println!(
+        "{:>4}  {:<24} {:>9}  {:>8} {:>8} {:>7} {:>6}  {:>8} {:>8} {:>7} {:>6}",
+        "rank", "seed", "fitness", "sharpe", "return%", "maxdd%", "trades", "t.sharpe", "t.ret%", "t.dd%", "t.trd"
+    );
+    for (i, b) in best.iter().enumerate() {
+        let t = b.test.as_ref();
+        println!(
+            "{:>4}  {:<24} {:>9.4}  {:>8} {:>8.2} {:>7.2} {:>6}  {:>8} {:>8} {:>7} {:>6}",
+            i + 1,
+            b.seed,
+            b.fitness,
+            fmt_opt(b.train.sharpe_ratio),
+            b.train.return_pct,
+            b.train.max_drawdown_pct,
+            b.train.num_trades,
+            fmt_opt(t.and_then(|s| s.sharpe_ratio)),
+            t.map(|s| format!("{:.2}", s.return_pct)).unwrap_or_else(|| "-".into()),
+            t.map(|s| format!("{:.2}", s.max_drawdown_pct)).unwrap_or_else(|| "-".into()),
+            t.map(|s| s.num_trades.to_string()).unwrap_or_else(|| "-".into()),
+        );
+    }
+    println!();
+    for (i, b) in best.iter().enumerate() {
+        let params: Vec<String> = b.params.iter().map(|(k, v)| format!("{k}={}", trim_num(*v))).collect();
+        println!("{:>4}  {}: {}", i + 1, b.seed, params.join(" "));
+    }
+}
+
+fn trim_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.6}").trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}

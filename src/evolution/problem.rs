@@ -1,0 +1,233 @@
+//! `TradingProblem`: the `evoflow_dataflows::Problem` whose genomes are seed families with their genes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use evoflow_dataflows::{Fitness, Problem, Rng};
+
+use super::objective::{fitness, Constraints, Objective};
+use crate::backtest::{run_backtest, BacktestConfig, BacktestError, Stats};
+use crate::market::MarketData;
+use crate::strategy::{Genome, Strategy, StrategyError};
+
+/// Standard deviation of a Gaussian mutation step, as a fraction of the gene's range.
+pub const MUTATION_SCALE: f64 = 0.15;
+/// Probability that a mutation replaces the genome by a fresh random genome of another family.
+pub const FAMILY_SWITCH_RATE: f64 = 0.05;
+
+/// Why a genome could not be scored.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluationError {
+    #[error("unknown seed family `{0}` in genome")]
+    UnknownFamily(String),
+    #[error(transparent)]
+    Strategy(#[from] StrategyError),
+    #[error(transparent)]
+    Backtest(#[from] BacktestError),
+}
+
+/// Evolves strategies of the given families on the training data.
+///
+/// * Genomes: a family name and its genes, always rounded (integer genes) and within bounds.
+/// * Initial population: slot `i` gets family `i mod families` with uniformly random genes,
+///   so every family starts with an even share.
+/// * Mutation: with probability [`FAMILY_SWITCH_RATE`] a fresh random genome of another
+///   family; otherwise each gene moves with probability max(1/genes, 0.3) by a Gaussian step
+///   of [`MUTATION_SCALE`] × its range (at least one gene moves), then is rounded and clamped.
+/// * Crossover: uniform mix of the parents' genes when they share a family, else a copy of
+///   the first parent (families never blend).
+/// * Fitness: the objective on the training backtest, penalised when the constraints fail
+///   (see [`fitness`]); a genome that cannot be evaluated gets [`Fitness::PENALTY`].
+/// * Niche: the family's index, so the dataflow keeps every family alive.
+pub struct TradingProblem {
+    families: Vec<&'static dyn Strategy>,
+    train: Arc<MarketData>,
+    objective: Objective,
+    constraints: Constraints,
+    backtest: BacktestConfig,
+    /// Key statistics of the genomes evaluated in this process, for the individuals table.
+    key_stats: Mutex<HashMap<Genome, KeyStats>>,
+}
+
+/// The statistics stored with every evaluated individual (training part).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyStats {
+    pub sharpe: f64,
+    pub return_pct: f64,
+    pub max_drawdown_pct: f64,
+    pub num_trades: u64,
+}
+
+impl KeyStats {
+    fn of(stats: &Stats) -> KeyStats {
+        KeyStats {
+            sharpe: stats.sharpe_ratio.unwrap_or(f64::NAN),
+            return_pct: stats.return_pct,
+            max_drawdown_pct: stats.max_drawdown_pct,
+            num_trades: stats.num_trades,
+        }
+    }
+
+    /// What is stored for a genome that could not be evaluated.
+    pub const UNDEFINED: KeyStats =
+        KeyStats { sharpe: f64::NAN, return_pct: f64::NAN, max_drawdown_pct: f64::NAN, num_trades: 0 };
+}
+
+impl TradingProblem {
+    /// A problem over `families` (at least one) scored on `train`.
+    pub fn new(
+        families: Vec<&'static dyn Strategy>,
+        train: Arc<MarketData>,
+        objective: Objective,
+        constraints: Constraints,
+        backtest: BacktestConfig,
+    ) -> Self {
+        TradingProblem { families, train, objective, constraints, backtest, key_stats: Mutex::new(HashMap::new()) }
+    }
+
+    /// The families evolved, in niche order.
+    pub fn families(&self) -> &[&'static dyn Strategy] {
+        &self.families
+    }
+
+    fn family(&self, name: &str) -> Result<(usize, &'static dyn Strategy), EvaluationError> {
+        self.families
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name() == name)
+            .map(|(i, s)| (i, *s))
+            .ok_or_else(|| EvaluationError::UnknownFamily(name.to_string()))
+    }
+
+    fn random_of(&self, family: &'static dyn Strategy, rng: &mut Rng) -> Genome {
+        let genes = family.genes().iter().map(|g| g.normalise(rng.range_f64(g.min, g.max))).collect();
+        Genome::new(family.name(), genes)
+    }
+
+    /// Statistics of `genome` on `data` (the equity curve too, when `with_equity`).
+    pub fn backtest(
+        &self,
+        genome: &Genome,
+        data: &MarketData,
+        with_equity: bool,
+    ) -> Result<(Stats, Option<Vec<f64>>), EvaluationError> {
+        let (_, family) = self.family(&genome.seed)?;
+        let targets = family.signal(data, &genome.genes)?;
+        if with_equity {
+            let report = run_backtest(data, &targets, &self.backtest)?;
+            Ok((report.stats, Some(report.equity)))
+        } else {
+            Ok((crate::backtest::run_backtest_stats(data, &targets, &self.backtest)?, None))
+        }
+    }
+
+    /// Training and held-out statistics of `genome`: the signal is computed on `full` (causal,
+    /// so its first `split` values are the training signal), then each part is backtested on
+    /// its own bars, starting flat with the configured cash.
+    pub fn split_stats(&self, genome: &Genome, full: &MarketData, split: usize) -> Result<(Stats, Option<Stats>), EvaluationError> {
+        let (_, family) = self.family(&genome.seed)?;
+        let targets = family.signal(full, &genome.genes)?;
+        let train = crate::backtest::run_backtest_stats(&full.slice(0..split), &targets[..split], &self.backtest)?;
+        let test = if split < full.bars.len() {
+            let data = full.slice(split..full.bars.len());
+            Some(crate::backtest::run_backtest_stats(&data, &targets[split..], &self.backtest)?)
+        } else {
+            None
+        };
+        Ok((train, test))
+    }
+
+    /// The fitness of `genome`, or why it could not be evaluated.
+    pub fn try_evaluate(&self, genome: &Genome) -> Result<f64, EvaluationError> {
+        let composite = self.objective == Objective::Composite;
+        let (stats, equity) = self.backtest(genome, &self.train, composite)?;
+        let key = KeyStats::of(&stats);
+        self.key_stats.lock().unwrap_or_else(|p| p.into_inner()).insert(genome.clone(), key);
+        Ok(fitness(self.objective, &self.constraints, &stats, equity.as_deref()))
+    }
+
+    /// The genes of `genome` by name (in the family's gene order; unknown family: empty).
+    pub fn named_genes(&self, genome: &Genome) -> BTreeMap<String, f64> {
+        match self.family(&genome.seed) {
+            Ok((_, family)) => family.genes().iter().zip(&genome.genes).map(|(g, v)| (g.name.to_string(), *v)).collect(),
+            Err(_) => BTreeMap::new(),
+        }
+    }
+
+    /// Key training statistics of `genome`: from this process's evaluations when it was
+    /// evaluated here, else backtested now (e.g. evaluated by another process).
+    pub fn key_stats(&self, genome: &Genome) -> KeyStats {
+        if let Some(k) = self.key_stats.lock().unwrap_or_else(|p| p.into_inner()).get(genome) {
+            return *k;
+        }
+        match self.backtest(genome, &self.train, false) {
+            Ok((stats, _)) => {
+                let key = KeyStats::of(&stats);
+                self.key_stats.lock().unwrap_or_else(|p| p.into_inner()).insert(genome.clone(), key);
+                key
+            }
+            Err(_) => KeyStats::UNDEFINED,
+        }
+    }
+}
+
+impl Problem for TradingProblem {
+    type Genome = Genome;
+
+    fn random_genome(&self, rng: &mut Rng) -> Genome {
+        let family = self.families[rng.index(self.families.len())];
+        self.random_of(family, rng)
+    }
+
+    fn initial_genome(&self, slot: usize, rng: &mut Rng) -> Genome {
+        let family = self.families[slot % self.families.len()];
+        self.random_of(family, rng)
+    }
+
+    fn mutate(&self, genome: &Genome, rng: &mut Rng) -> Genome {
+        let Ok((index, family)) = self.family(&genome.seed) else {
+            return self.random_genome(rng);
+        };
+        if self.families.len() > 1 && rng.chance(FAMILY_SWITCH_RATE) {
+            let other = (index + 1 + rng.index(self.families.len() - 1)) % self.families.len();
+            return self.random_of(self.families[other], rng);
+        }
+        let specs = family.genes();
+        let mut genes = genome.genes.clone();
+        genes.resize(specs.len(), f64::NAN);
+        let rate = (1.0 / specs.len().max(1) as f64).max(0.3);
+        let forced = rng.index(specs.len().max(1));
+        for (k, spec) in specs.iter().enumerate() {
+            if k == forced || rng.chance(rate) {
+                let step = rng.normal(0.0, MUTATION_SCALE * (spec.max - spec.min));
+                genes[k] = spec.normalise(genes[k] + step);
+            } else {
+                genes[k] = spec.normalise(genes[k]);
+            }
+        }
+        Genome::new(family.name(), genes)
+    }
+
+    fn crossover(&self, a: &Genome, b: &Genome, rng: &mut Rng) -> Genome {
+        if a.seed != b.seed || a.genes.len() != b.genes.len() {
+            return a.clone();
+        }
+        let genes = a.genes.iter().zip(&b.genes).map(|(x, y)| if rng.chance(0.5) { *x } else { *y }).collect();
+        Genome::new(a.seed.clone(), genes)
+    }
+
+    fn evaluate(&self, genome: &Genome) -> Fitness {
+        match self.try_evaluate(genome) {
+            Ok(f) => Fitness::new(f),
+            Err(_) => Fitness::PENALTY,
+        }
+    }
+
+    fn niche(&self, genome: &Genome) -> u32 {
+        self.family(&genome.seed).map(|(i, _)| i as u32).unwrap_or(u32::MAX)
+    }
+
+    fn genome_hash(&self, genome: &Genome) -> u64 {
+        genome.stable_hash()
+    }
+}

@@ -1,0 +1,79 @@
+//! `EvolveSettings`: the validated configuration of a trading evolution run, and the train/test split.
+
+use serde::{Deserialize, Serialize};
+
+use evoflow_dataflows::GaConfig;
+
+use super::objective::{Constraints, Objective};
+use crate::backtest::BacktestConfig;
+
+/// Default commission per fill: 0.045 % of notional, Hyperliquid's base-tier perp taker fee.
+pub const DEFAULT_COMMISSION: f64 = 0.00045;
+/// Default slippage: 1 basis point against the trader on every fill (a liquid perp's
+/// half-spread plus impact for a small order).
+pub const DEFAULT_SLIPPAGE_BPS: f64 = 1.0;
+/// The training part must have at least this many bars.
+pub const MIN_TRAIN_BARS: usize = 100;
+
+/// Errors in evolution settings and runs.
+#[derive(Debug, thiserror::Error)]
+pub enum EvolveError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("unknown seed `{name}`; known seeds: {known}")]
+    UnknownSeed { name: String, known: String },
+    #[error("{0}")]
+    NoFamilies(String),
+    #[error(transparent)]
+    Ga(#[from] evoflow_dataflows::ConfigError),
+    #[error(transparent)]
+    Backtest(#[from] crate::backtest::BacktestError),
+}
+
+/// Everything that decides a run's result (so it is stored with the run and reused on resume).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvolveSettings {
+    pub ga: GaConfig,
+    pub objective: Objective,
+    pub constraints: Constraints,
+    /// Share of the bars held out at the end for out-of-sample statistics, in [0, 0.9].
+    pub test_fraction: f64,
+    pub backtest: BacktestConfig,
+    /// Seed families to evolve; empty means all usable ones.
+    pub seeds: Vec<String>,
+    /// Where the bars came from (`sample:NAME`, a path, or `storage:SYMBOL/TIMEFRAME`).
+    pub data: String,
+}
+
+impl EvolveSettings {
+    /// Checks every field; the first problem is returned with the flag it came from.
+    pub fn validate(&self) -> Result<(), EvolveError> {
+        self.ga.validate()?;
+        self.backtest.validate()?;
+        if !(0.0..=0.9).contains(&self.test_fraction) || !self.test_fraction.is_finite() {
+            return Err(EvolveError::Invalid(format!(
+                "--test-fraction must be in [0, 0.9], got {}",
+                self.test_fraction
+            )));
+        }
+        if let Some(dd) = self.constraints.max_drawdown_pct {
+            if !(dd > 0.0 && dd <= 100.0) {
+                return Err(EvolveError::Invalid(format!("--max-drawdown must be in (0, 100] percent, got {dd}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first bar of the test part: the last `round(bars × test_fraction)` bars are held out.
+/// Errors when the training part would have fewer than [`MIN_TRAIN_BARS`] bars.
+pub fn split_point(bars: usize, test_fraction: f64) -> Result<usize, EvolveError> {
+    let test = (bars as f64 * test_fraction).round() as usize;
+    let train = bars.saturating_sub(test);
+    if train < MIN_TRAIN_BARS {
+        return Err(EvolveError::Invalid(format!(
+            "the training part has {train} bars (of {bars}, test fraction {test_fraction}); at least {MIN_TRAIN_BARS} are needed"
+        )));
+    }
+    Ok(train)
+}

@@ -1,0 +1,266 @@
+//! `evoflow evolve` end to end: same answer on every topology, resume after SIGKILL, clear errors for bad flags and lost peers.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_evoflow");
+
+/// Small, quick runs on the daily sample with indicator seeds only (ML seeds are slower).
+const SEEDS: &str = "ema_crossover,rsi_filter,bollinger_bands,donchian_breakout";
+
+fn base_args(db: &Path) -> Vec<String> {
+    [
+        "evolve",
+        "--data",
+        "sample:goog-1d",
+        "--seeds",
+        SEEDS,
+        "--population",
+        "24",
+        "--generations",
+        "5",
+        "--seed",
+        "7",
+        "--min-trades",
+        "3",
+        "--json",
+        "--storage",
+        "local",
+        "--db",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([db.display().to_string()])
+    .collect()
+}
+
+/// Kills the child when dropped, so a failing test leaves no process behind.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run(args: &[String]) -> Output {
+    Command::new(BIN).args(args).output().expect("run evoflow")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(out.status.success(), "evoflow failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// The parts of the result that must not depend on topology or timing.
+fn answer(v: &Value) -> Value {
+    serde_json::json!({ "generations": v["generations"], "best": v["best"] })
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
+    listeners.iter().map(|l| l.local_addr().expect("addr").port()).collect()
+}
+
+fn hostfile(dir: &Path, ports: &[u16]) -> PathBuf {
+    let path = dir.join("hosts.txt");
+    let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+    std::fs::write(&path, text).expect("write hostfile");
+    path
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = json_of(&run(&base_args(&dir.path().join("a.duckdb"))));
+    for key in ["run_id", "generations", "evaluations", "cache_hits", "elapsed_s", "best"] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["generations"], 5);
+    let best = v["best"].as_array().unwrap();
+    assert!(!best.is_empty());
+    let first = &best[0];
+    for key in ["seed", "params", "fitness", "train", "test"] {
+        assert!(first.get(key).is_some(), "missing best[0].{key}");
+    }
+    assert!(first["train"].get("sharpe_ratio").is_some() && first["test"].get("num_trades").is_some());
+    let fitness: Vec<f64> = best.iter().map(|b| b["fitness"].as_f64().unwrap()).collect();
+    assert!(fitness.windows(2).all(|w| w[0] >= w[1]), "best first: {fitness:?}");
+}
+
+#[test]
+fn same_answer_on_one_and_several_threads_and_with_serialization() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = answer(&json_of(&run(&base_args(&dir.path().join("w1.duckdb")))));
+    let mut w3 = base_args(&dir.path().join("w3.duckdb"));
+    w3.extend(["-w".to_string(), "3".to_string()]);
+    assert_eq!(answer(&json_of(&run(&w3))), one, "-w 3 differs from -w 1");
+    let mut z = base_args(&dir.path().join("z.duckdb"));
+    z.extend(["-w".to_string(), "2".to_string(), "-z".to_string()]);
+    assert_eq!(answer(&json_of(&run(&z))), one, "-w 2 -z differs from -w 1");
+}
+
+#[test]
+fn two_processes_give_the_same_answer_as_one_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = answer(&json_of(&run(&base_args(&dir.path().join("w1.duckdb")))));
+    let hosts = hostfile(dir.path(), &free_ports(2));
+    let spawn = |p: usize, zerocopy: bool| {
+        let mut args = base_args(&dir.path().join(format!("n2-{p}.duckdb")));
+        args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
+        args.extend(["--connect-timeout".to_string(), "30".to_string()]);
+        if zerocopy {
+            args.push("-z".to_string());
+        }
+        Guard(Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn"))
+    };
+    let mut p1 = spawn(1, true);
+    let mut p0 = spawn(0, true);
+    let out0 = wait_output(&mut p0, Duration::from_secs(120));
+    let out1 = wait_output(&mut p1, Duration::from_secs(30));
+    assert!(out1.status.success(), "process 1 failed: {}", String::from_utf8_lossy(&out1.stderr));
+    assert!(out1.stdout.is_empty(), "only the coordinator prints results");
+    assert_eq!(answer(&json_of(&out0)), one, "-n 2 differs from -w 1");
+}
+
+fn wait_output(guard: &mut Guard, limit: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(_)) = guard.0.try_wait() {
+            break;
+        }
+        assert!(start.elapsed() < limit, "process did not finish within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let child = &mut guard.0;
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    use std::io::Read;
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_end(&mut stdout);
+    }
+    if let Some(mut s) = child.stderr.take() {
+        let _ = s.read_to_end(&mut stderr);
+    }
+    Output { status: child.wait().expect("status"), stdout, stderr }
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_to_the_uninterrupted_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut full = base_args(&dir.path().join("full.duckdb"));
+    set_flag(&mut full, "--generations", "12");
+    let uninterrupted = answer(&json_of(&run(&full)));
+
+    let db = dir.path().join("killed.duckdb");
+    let mut args = base_args(&db);
+    set_flag(&mut args, "--generations", "12");
+    args.extend(["--run-id".to_string(), "victim".to_string(), "--log-checkpoints".to_string()]);
+    let mut child = Guard(Command::new(BIN).args(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap());
+    let stderr = child.0.stderr.take().unwrap();
+    let mut seen = 0;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if line.starts_with("checkpoint ") {
+            seen += 1;
+            if seen == 4 {
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, 4, "the run ended before writing 4 checkpoints");
+    child.0.kill().unwrap(); // SIGKILL
+    child.0.wait().unwrap();
+
+    let mut resume = base_args(&db);
+    set_flag(&mut resume, "--generations", "12");
+    resume.extend(["--resume".to_string(), "victim".to_string()]);
+    let resumed = answer(&json_of(&run(&resume)));
+    assert_eq!(resumed, uninterrupted, "resumed run differs from the uninterrupted one");
+}
+
+#[test]
+fn a_finished_run_can_be_extended() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut full = base_args(&dir.path().join("full.duckdb"));
+    set_flag(&mut full, "--generations", "8");
+    let uninterrupted = answer(&json_of(&run(&full)));
+    let db = dir.path().join("ext.duckdb");
+    let mut first = base_args(&db);
+    first.extend(["--run-id".to_string(), "ext".to_string()]);
+    json_of(&run(&first));
+    let mut more = base_args(&db);
+    set_flag(&mut more, "--generations", "8");
+    more.extend(["--resume".to_string(), "ext".to_string()]);
+    assert_eq!(answer(&json_of(&run(&more))), uninterrupted);
+}
+
+fn set_flag(args: &mut [String], flag: &str, value: &str) {
+    let i = args.iter().position(|a| a == flag).expect("flag present");
+    args[i + 1] = value.to_string();
+}
+
+fn fails_with(args: &[&str], needle: &str) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "expected exit 2 for {args:?}, stderr: {stderr}");
+    assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_flags_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.duckdb").display().to_string();
+    fails_with(&["evolve", "--db", &db, "--seeds", "nope"], "unknown seed `nope`");
+    fails_with(&["evolve", "--db", &db, "--population", "1"], "population must be at least 2");
+    fails_with(&["evolve", "--db", &db, "--objective", "luck"], "unknown objective `luck`");
+    fails_with(&["evolve", "--db", &db, "--test-fraction", "1.5"], "--test-fraction");
+    let hosts = dir.path().join("one.txt");
+    std::fs::write(&hosts, "127.0.0.1:1\n").unwrap();
+    let hosts = hosts.display().to_string();
+    fails_with(&["evolve", "--db", &db, "-n", "2", "-p", "0", "-h", &hosts], "one.txt");
+    fails_with(&["evolve", "--db", &db, "--data", "/no/such/file.csv"], "/no/such/file.csv");
+}
+
+#[test]
+fn a_peer_that_never_comes_up_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = hostfile(dir.path(), &free_ports(2));
+    let mut args = base_args(&dir.path().join("t.duckdb"));
+    args.extend(["-n", "2", "-p", "0", "-h", &hosts.display().to_string(), "--connect-timeout", "2"].map(String::from));
+    let start = Instant::now();
+    let mut child = Guard(Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
+    let out = wait_output(&mut child, Duration::from_secs(30));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("connect"), "{stderr}");
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn a_peer_that_dies_makes_the_other_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = hostfile(dir.path(), &free_ports(2));
+    let spawn = |p: usize| {
+        let mut args = base_args(&dir.path().join(format!("d{p}.duckdb")));
+        set_flag(&mut args, "--generations", "100000");
+        args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
+        Guard(Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+    };
+    let mut p1 = spawn(1);
+    let mut p0 = spawn(0);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(p0.0.try_wait().unwrap().is_none(), "coordinator ended early");
+    p1.0.kill().unwrap();
+    let out = wait_output(&mut p0, Duration::from_secs(30));
+    assert!(!out.status.success(), "coordinator should fail when its peer dies");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error"), "{stderr}");
+}
