@@ -1,1 +1,68 @@
 //! A generic genetic algorithm as an iterative timely dataflow.
+//!
+//! The crate knows nothing of trading: a user describes what is evolved with the [`Problem`]
+//! trait (genome type, random genome, mutation, crossover, evaluation, optional niche), picks
+//! parameters in a [`GaConfig`], and either
+//! * calls [`run`] with a [`ClusterConfig`] (timely's `-w/-n/-p/-h/-z` flags) to execute the
+//!   run on threads and processes and get the coordinator's [`EvolutionResult`], or
+//! * calls [`evolve`] inside their own timely dataflow and consumes the per-generation
+//!   [`GenerationStats`], hall-of-fame and [`Checkpoint`] streams, or
+//! * calls [`run_sequential`], a plain loop with the same semantics (the test oracle).
+//!
+//! **Determinism.** Every random draw comes from [`Rng::for_slot`]`(seed, generation, slot)`
+//! and each generation is put in a canonical order (fitness descending, genome ascending)
+//! before selection, so a seed gives the same populations at any number of workers and
+//! processes, with or without `-z`, and after resuming a checkpoint.
+//!
+//! # Embedding `evolve` in your own dataflow
+//!
+//! ```
+//! use std::sync::Arc;
+//! use timely::dataflow::operators::{Capture, Inspect};
+//! use timely::dataflow::operators::capture::Extract;
+//! use evoflow_dataflows::{evolve, toy::Sphere, GaConfig, GenerationStats};
+//!
+//! let config = GaConfig { population: 20, generations: 10, seed: 42, ..GaConfig::default() };
+//! let captured = timely::example(move |scope| {
+//!     let streams = evolve(scope, Arc::new(Sphere::new(3)), &config, None).expect("valid config");
+//!     streams
+//!         .stats
+//!         .inspect(|s: &GenerationStats| println!("generation {} best {}", s.generation, s.best))
+//!         .capture()
+//! });
+//! let stats: Vec<GenerationStats> = captured.extract().into_iter().flat_map(|(_, s)| s).collect();
+//! assert_eq!(stats.len(), 10);
+//! assert!(stats.windows(2).all(|w| w[1].generation == w[0].generation + 1));
+//! // Elitism never loses the best individual: best-of-generation never gets worse.
+//! assert!(stats.windows(2).all(|w| w[1].best >= w[0].best));
+//! ```
+
+pub mod checkpoint;
+pub mod cluster;
+pub mod config;
+pub mod dataflow;
+pub mod evolution;
+pub mod fitness;
+pub mod hall_of_fame;
+pub mod network;
+pub mod problem;
+pub mod report;
+pub mod rng;
+pub mod run;
+pub mod selection;
+pub mod sequential;
+pub mod stable_hash;
+pub mod toy;
+
+pub use checkpoint::{stop_reason, Checkpoint, ResumeError};
+pub use cluster::{ClusterConfig, ClusterError};
+pub use config::{ConfigError, GaConfig};
+pub use dataflow::{evolve, DataflowError, EvolutionStreams};
+pub use fitness::Fitness;
+pub use hall_of_fame::{HallOfFame, HallOfFameEntry};
+pub use problem::{Genome, Problem};
+pub use report::{EvolutionResult, GenerationReport, GenerationStats, NicheCount, Scored, StopReason};
+pub use rng::Rng;
+pub use run::{run, RunOutcome};
+pub use sequential::run_sequential;
+pub use stable_hash::stable_hash;
