@@ -19,7 +19,12 @@ fn per_generation(iters: u64, generations: u64, mut one_run: impl FnMut()) -> Du
 
 fn overhead(c: &mut Criterion) {
     let generations = 200;
-    let config = GaConfig { population: 100, generations, seed: 1, ..GaConfig::default() };
+    let config = GaConfig {
+        population: 100,
+        generations,
+        seed: 1,
+        ..GaConfig::default()
+    };
     let mut group = c.benchmark_group("loop_overhead_pop100_trivial_eval");
     group.bench_function("dataflow_w1_per_generation", |b| {
         b.iter_custom(|iters| {
@@ -42,7 +47,12 @@ fn overhead(c: &mut Criterion) {
 
 fn scaling(c: &mut Criterion) {
     let generations = 3;
-    let config = GaConfig { population: 400, generations, seed: 1, ..GaConfig::default() };
+    let config = GaConfig {
+        population: 400,
+        generations,
+        seed: 1,
+        ..GaConfig::default()
+    };
     let problem = Arc::new(Sphere::new(4).with_eval_cost(Duration::from_millis(1)));
     let mut group = c.benchmark_group("scaling_pop400_eval_1ms");
     group.sample_size(10);
@@ -50,7 +60,10 @@ fn scaling(c: &mut Criterion) {
         group.bench_function(format!("dataflow_w{workers}_per_generation"), |b| {
             b.iter_custom(|iters| {
                 per_generation(iters, generations, || {
-                    let cluster = ClusterConfig { workers, ..ClusterConfig::default() };
+                    let cluster = ClusterConfig {
+                        workers,
+                        ..ClusterConfig::default()
+                    };
                     run(Arc::clone(&problem), &config, &cluster, None, |_| {}).expect("run");
                 })
             })

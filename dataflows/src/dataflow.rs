@@ -264,6 +264,8 @@ where
             },
         );
 
+        // A report is large but there is one per generation.
+        #[allow(clippy::result_large_err)]
         let (next, reports) = selected.ok_err(|selected| match selected {
             Selected::Next(individual) => Ok(individual),
             Selected::Report(report) => Err(*report),

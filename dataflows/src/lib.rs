@@ -17,20 +17,21 @@
 //! # Embedding `evolve` in your own dataflow
 //!
 //! ```
-//! use std::sync::Arc;
-//! use timely::dataflow::operators::{Capture, Inspect};
-//! use timely::dataflow::operators::capture::Extract;
+//! use std::sync::{Arc, Mutex};
+//! use timely::dataflow::operators::Inspect;
 //! use evoflow_dataflows::{evolve, toy::Sphere, GaConfig, GenerationStats};
 //!
 //! let config = GaConfig { population: 20, generations: 10, seed: 42, ..GaConfig::default() };
-//! let captured = timely::example(move |scope| {
+//! let seen: Arc<Mutex<Vec<GenerationStats>>> = Arc::default();
+//! let sink = Arc::clone(&seen);
+//! timely::example(move |scope| {
 //!     let streams = evolve(scope, Arc::new(Sphere::new(3)), &config, None).expect("valid config");
-//!     streams
-//!         .stats
-//!         .inspect(|s: &GenerationStats| println!("generation {} best {}", s.generation, s.best))
-//!         .capture()
+//!     streams.stats.inspect(move |s: &GenerationStats| {
+//!         println!("generation {} best {}", s.generation, s.best);
+//!         sink.lock().unwrap().push(s.clone());
+//!     });
 //! });
-//! let stats: Vec<GenerationStats> = captured.extract().into_iter().flat_map(|(_, s)| s).collect();
+//! let stats = seen.lock().unwrap();
 //! assert_eq!(stats.len(), 10);
 //! assert!(stats.windows(2).all(|w| w[1].generation == w[0].generation + 1));
 //! // Elitism never loses the best individual: best-of-generation never gets worse.

@@ -19,7 +19,7 @@ use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunOutcome<G: Genome> {
     /// This is process 0 (the coordinator): the run's result.
-    Coordinator(EvolutionResult<G>),
+    Coordinator(Box<EvolutionResult<G>>),
     /// Another process of a cluster: the run ended; the coordinator has the result.
     NotCoordinator,
 }
@@ -28,7 +28,7 @@ impl<G: Genome> RunOutcome<G> {
     /// The result, on the coordinator.
     pub fn into_result(self) -> Option<EvolutionResult<G>> {
         match self {
-            RunOutcome::Coordinator(result) => Some(result),
+            RunOutcome::Coordinator(result) => Some(*result),
             RunOutcome::NotCoordinator => None,
         }
     }
@@ -122,5 +122,7 @@ where
     if !coordinator_process {
         return Ok(RunOutcome::NotCoordinator);
     }
-    result.map(RunOutcome::Coordinator).ok_or(DataflowError::NoResult)
+    result
+        .map(|r| RunOutcome::Coordinator(Box::new(r)))
+        .ok_or(DataflowError::NoResult)
 }

@@ -31,10 +31,7 @@ use crate::report::Scored;
 use crate::rng::Rng;
 
 /// Sorts a generation into canonical order: fitness descending, then genome ascending.
-pub fn canonical_order<G: Ord>(population: &mut [Scored<G>])
-where
-    G: crate::problem::Genome,
-{
+pub fn canonical_order<G: crate::problem::Genome>(population: &mut [Scored<G>]) {
     population.sort_by(|a, b| b.fitness.cmp(&a.fitness).then_with(|| a.genome.cmp(&b.genome)));
 }
 
