@@ -1,8 +1,11 @@
 //! `run`: executes `evolve` on timely workers (threads, processes) and returns the coordinator's result.
 
 use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use timely::dataflow::operators::Inspect;
 use timely::WorkerConfig;
@@ -11,9 +14,12 @@ use crate::checkpoint::Checkpoint;
 use crate::cluster::ClusterConfig;
 use crate::config::GaConfig;
 use crate::dataflow::{evolve, DataflowError};
-use crate::network::{build_communication, exit_on_lost_peer};
+use crate::network::{build_communication, exit_on_lost_peer, panic_text};
 use crate::problem::{Genome, Problem};
 use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
+
+/// How long an idle worker parks before checking whether another worker failed.
+const PARK: Duration = Duration::from_millis(50);
 
 /// What [`run`] returns in this process.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,8 +87,12 @@ where
     let config = config.clone();
     let callback = Arc::new(Mutex::new(Some(on_generation)));
 
+    // Set when a worker of this process fails, so the others stop instead of waiting for it.
+    let failed = Arc::new(AtomicBool::new(false));
+
     let guards = timely::execute::execute_from(builders, others, WorkerConfig::default(), move |worker| {
-        let is_coordinator = worker.index() == 0;
+        let index = worker.index();
+        let is_coordinator = index == 0;
         let mut callback = if is_coordinator {
             callback.lock().ok().and_then(|mut slot| slot.take())
         } else {
@@ -91,33 +101,71 @@ where
         let collector: Rc<RefCell<ResultCollector<P::Genome>>> = Rc::new(RefCell::new(ResultCollector::default()));
         let sink = Rc::clone(&collector);
         let problem = Arc::clone(&problem);
-        let built = worker.dataflow::<u64, _, _>(|scope| {
-            let streams = evolve(scope, problem, &config, resume.clone())?;
-            streams.reports.inspect(move |report: &GenerationReport<P::Genome>| {
-                if let Some(callback) = callback.as_mut() {
-                    callback(report);
+        let config = &config;
+        let resume = &resume;
+        let failed = &failed;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            worker.dataflow::<u64, _, _>(|scope| {
+                let streams = evolve(scope, problem, config, resume.clone())?;
+                streams.reports.inspect(move |report: &GenerationReport<P::Genome>| {
+                    if let Some(callback) = callback.as_mut() {
+                        callback(report);
+                    }
+                    sink.borrow_mut().push(report.clone());
+                });
+                Ok::<(), DataflowError>(())
+            })?;
+            while worker.has_dataflows() {
+                if failed.load(Ordering::SeqCst) {
+                    return Err(DataflowError::WorkerFailed {
+                        worker: index,
+                        message: "stopped because another worker failed".into(),
+                    });
                 }
-                sink.borrow_mut().push(report.clone());
-            });
-            Ok::<(), DataflowError>(())
-        });
-        built?;
-        while worker.has_dataflows() {
-            worker.step_or_park(None);
+                worker.step_or_park(Some(PARK));
+            }
+            Ok(())
+        }));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(payload) => {
+                failed.store(true, Ordering::SeqCst);
+                Err(DataflowError::WorkerFailed {
+                    worker: index,
+                    message: panic_text(payload.as_ref()),
+                })
+            }
+        };
+        if outcome.is_err() {
+            // Nothing more can complete; drop the dataflow so timely does not wait for it.
+            for dataflow in worker.installed_dataflows() {
+                worker.drop_dataflow(dataflow);
+            }
         }
+        outcome?;
         let collected = std::mem::take(&mut *collector.borrow_mut());
         Ok::<_, DataflowError>(if is_coordinator { collected.finish() } else { None })
     })
     .map_err(DataflowError::Timely)?;
 
     let mut result = None;
+    let mut errors = Vec::new();
     for (worker, joined) in guards.join().into_iter().enumerate() {
         match joined {
             Ok(Ok(Some(evolution))) => result = Some(evolution),
             Ok(Ok(None)) => {}
-            Ok(Err(error)) => return Err(error),
-            Err(message) => return Err(DataflowError::WorkerFailed { worker, message }),
+            Ok(Err(error)) => errors.push(error),
+            Err(message) => errors.push(DataflowError::WorkerFailed { worker, message }),
         }
+    }
+    // Report the worker that failed rather than those that stopped because of it.
+    let is_secondary = |e: &DataflowError| matches!(e, DataflowError::WorkerFailed { message, .. } if message.starts_with("stopped because"));
+    if let Some(index) = errors
+        .iter()
+        .position(|e| !is_secondary(e))
+        .or(if errors.is_empty() { None } else { Some(0) })
+    {
+        return Err(errors.swap_remove(index));
     }
     if !coordinator_process {
         return Ok(RunOutcome::NotCoordinator);
