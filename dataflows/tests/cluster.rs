@@ -22,14 +22,43 @@ impl Drop for Guard {
     }
 }
 
-/// Two free localhost ports and a hostfile listing them.
-fn hostfile(name: &str) -> (PathBuf, Vec<String>) {
-    let listeners: Vec<TcpListener> = (0..2).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+/// `n` free localhost ports and a hostfile listing them.
+fn hostfile_n(name: &str, n: usize) -> (PathBuf, Vec<String>) {
+    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     let addresses: Vec<String> = listeners.iter().map(|l| l.local_addr().unwrap().to_string()).collect();
     drop(listeners);
     let path = std::env::temp_dir().join(format!("evoflow-cluster-{}-{name}.txt", std::process::id()));
-    std::fs::write(&path, format!("# test cluster\n{}\n{}\n", addresses[0], addresses[1])).unwrap();
+    std::fs::write(&path, format!("# test cluster\n{}\n", addresses.join("\n"))).unwrap();
     (path, addresses)
+}
+
+/// Two free localhost ports and a hostfile listing them.
+fn hostfile(name: &str) -> (PathBuf, Vec<String>) {
+    hostfile_n(name, 2)
+}
+
+/// The lines `evoflow-sphere` prints on process 0, computed with the sequential GA.
+fn expected_output(config: &GaConfig, dims: usize) -> Vec<String> {
+    let expected = run_sequential(&Sphere::new(dims), config, None, |_| {}).unwrap();
+    let mut lines = Vec::new();
+    for s in &expected.stats {
+        lines.push(format!(
+            "generation {} best {:x} evaluations {} cache_hits {}",
+            s.generation,
+            s.best.value().to_bits(),
+            s.evaluations,
+            s.cache_hits
+        ));
+    }
+    for m in &expected.final_population {
+        let coords: Vec<String> = m.genome.iter().map(|c| c.to_string()).collect();
+        lines.push(format!(
+            "individual {:x} {}",
+            m.fitness.value().to_bits(),
+            coords.join(",")
+        ));
+    }
+    lines
 }
 
 fn spawn(args: &[&str]) -> Guard {
@@ -91,26 +120,51 @@ fn two_processes_match_the_sequential_ga() {
         seed: 5,
         ..GaConfig::default()
     };
-    let expected = run_sequential(&Sphere::new(3), &config, None, |_| {}).unwrap();
-    let mut lines = Vec::new();
-    for s in &expected.stats {
-        lines.push(format!(
-            "generation {} best {:x} evaluations {} cache_hits {}",
-            s.generation,
-            s.best.value().to_bits(),
-            s.evaluations,
-            s.cache_hits
-        ));
-    }
-    for m in &expected.final_population {
-        let coords: Vec<String> = m.genome.iter().map(|c| c.to_string()).collect();
-        lines.push(format!(
-            "individual {:x} {}",
-            m.fitness.value().to_bits(),
-            coords.join(",")
-        ));
-    }
+    let lines = expected_output(&config, 3);
     assert_eq!(out0.lines().collect::<Vec<_>>(), lines);
+}
+
+#[test]
+fn three_processes_match_the_sequential_ga() {
+    let (hosts, _) = hostfile_n("three", 3);
+    let hosts = hosts.to_str().unwrap();
+    let common = [
+        "-n",
+        "3",
+        "-h",
+        hosts,
+        "--population",
+        "25",
+        "--generations",
+        "10",
+        "--seed",
+        "9",
+        "--dims",
+        "2",
+    ];
+    // Started in reverse order: the connect logic must wait for lower-numbered peers.
+    let mut processes: Vec<Guard> = (0..3)
+        .rev()
+        .map(|p| spawn(&[&common[..], &["-p", &p.to_string()]].concat()))
+        .collect();
+    processes.reverse();
+    let outputs: Vec<_> = processes
+        .iter_mut()
+        .map(|p| finish(p, Duration::from_secs(60)))
+        .collect();
+    for (p, (code, out, err)) in outputs.iter().enumerate() {
+        assert_eq!(*code, Some(0), "process {p} stderr: {err}");
+        if p > 0 {
+            assert_eq!(out.trim(), "not coordinator");
+        }
+    }
+    let config = GaConfig {
+        population: 25,
+        generations: 10,
+        seed: 9,
+        ..GaConfig::default()
+    };
+    assert_eq!(outputs[0].1.lines().collect::<Vec<_>>(), expected_output(&config, 2));
 }
 
 #[test]

@@ -21,7 +21,7 @@ fn check<P: Problem + Clone>(label: &str, problem: P, config: &GaConfig) {
 }
 
 #[test]
-fn sphere_matches_sequential_at_1_2_3_workers_and_zerocopy() {
+fn sphere_matches_sequential_at_1_to_4_workers_and_zerocopy() {
     let config = GaConfig {
         population: 60,
         generations: 25,
@@ -33,7 +33,7 @@ fn sphere_matches_sequential_at_1_2_3_workers_and_zerocopy() {
 }
 
 #[test]
-fn rastrigin_matches_sequential_at_1_2_3_workers_and_zerocopy() {
+fn rastrigin_matches_sequential_at_1_to_4_workers_and_zerocopy() {
     let config = GaConfig {
         population: 50,
         generations: 30,
