@@ -66,6 +66,27 @@ pub enum DataflowError {
     NoResult,
 }
 
+impl DataflowError {
+    /// Whether the error comes from bad input (GA parameters, checkpoint/config mismatch,
+    /// cluster flags, hostfile) rather than from running: a CLI should exit with status 2.
+    pub fn is_usage_error(&self) -> bool {
+        use crate::cluster::ClusterError as C;
+        match self {
+            DataflowError::Resume(ResumeError::Corrupt(_)) => false,
+            DataflowError::Resume(_) => true,
+            DataflowError::Cluster(e) => matches!(
+                e,
+                C::BadFlag { .. }
+                    | C::MissingValue(_)
+                    | C::HostfileUnreadable { .. }
+                    | C::HostfileLine { .. }
+                    | C::HostfileTooShort { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// A genome on its way to evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(bound = "G: Genome")]

@@ -14,6 +14,19 @@
 //! before selection, so a seed gives the same populations at any number of workers and
 //! processes, with or without `-z`, and after resuming a checkpoint.
 //!
+//! # Clusters and failures
+//!
+//! [`ClusterConfig`] holds timely's `-w/--threads`, `-n/--processes`, `-p/--process`,
+//! `-h/--hostfile`, `-z/--zerocopy` (and `-r/--report`) plus `--connect-timeout` (default
+//! 60 s); [`ClusterConfig::parse_args`] extracts them from an argument list and
+//! [`ClusterConfig::validate`] checks them and the hostfile (errors name the file and line).
+//! [`run`] connects the processes within the timeout (`could not connect to process 1 at
+//! host:port within 60 s` instead of timely's endless retries), returns
+//! [`RunOutcome::Coordinator`] on process 0 and [`RunOutcome::NotCoordinator`] elsewhere.
+//! If a peer process dies mid-run, the survivors print `error: lost the connection to process
+//! N (...)` and exit with status 1; if a worker thread panics in a single process, the other
+//! workers stop and [`run`] returns [`DataflowError::WorkerFailed`].
+//!
 //! # Embedding `evolve` in your own dataflow
 //!
 //! ```

@@ -245,4 +245,15 @@ fn bad_flags_exit_with_status_2() {
     let (code, _, err) = finish(&mut p, Duration::from_secs(20));
     assert_eq!(code, Some(2));
     assert!(err.contains("invalid value \"zero\" for -w"), "{err}");
+    let mut p = spawn(&["-n", "2", "-p", "2"]);
+    let (code, _, err) = finish(&mut p, Duration::from_secs(20));
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("error: invalid value \"2\" for --process: must be below --processes (2)"),
+        "{err}"
+    );
+    let mut p = spawn(&["--population", "1"]);
+    let (code, _, err) = finish(&mut p, Duration::from_secs(20));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("error: population must be at least 2 (got 1)"), "{err}");
 }

@@ -4,7 +4,7 @@
 //! [--population N] [--generations N] [--seed N] [--dims N] [--eval-micros N]`.
 //! Process 0 prints one `generation` line per generation and one `individual` line per member
 //! of the final population (fitness as `f64` bits in hex, then the coordinates); other
-//! processes print `not coordinator`. Bad flags exit with status 2.
+//! processes print `not coordinator`. Bad flags exit with status 2, other failures with 1.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -73,7 +73,11 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            if e.is_usage_error() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
