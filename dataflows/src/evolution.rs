@@ -11,10 +11,10 @@ use crate::report::{GenerationReport, GenerationStats, NicheCount, Scored};
 use crate::rng::Rng;
 use crate::selection::{breed, canonical_order};
 
-/// The random initial population: slot `i` is `random_genome(Rng::for_slot(seed, 0, i))`.
+/// The initial population: slot `i` is `initial_genome(i, Rng::for_slot(seed, 0, i))`.
 pub fn initial_population<P: Problem>(problem: &P, config: &GaConfig) -> Vec<P::Genome> {
     (0..config.population)
-        .map(|slot| problem.random_genome(&mut Rng::for_slot(config.seed, 0, slot as u64)))
+        .map(|slot| problem.initial_genome(slot, &mut Rng::for_slot(config.seed, 0, slot as u64)))
         .collect()
 }
 

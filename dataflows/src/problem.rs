@@ -56,8 +56,16 @@ pub trait Problem: Send + Sync + 'static {
     /// The evolved representation.
     type Genome: Genome;
 
-    /// A random genome for the initial population.
+    /// A random genome (used by default for the initial population, and by problems that
+    /// restart a genome from scratch).
     fn random_genome(&self, rng: &mut Rng) -> Self::Genome;
+
+    /// The genome of `slot` in the initial population; defaults to [`Problem::random_genome`].
+    /// Override it to spread the initial population evenly, e.g. over niches by `slot`.
+    fn initial_genome(&self, slot: usize, rng: &mut Rng) -> Self::Genome {
+        let _ = slot;
+        self.random_genome(rng)
+    }
 
     /// A mutated copy of `genome`.
     fn mutate(&self, genome: &Self::Genome, rng: &mut Rng) -> Self::Genome;
