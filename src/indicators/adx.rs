@@ -18,7 +18,7 @@ pub fn adx(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Result<Ve
     )?;
     let n = close.len();
     let mut out = vec![f64::NAN; n];
-    let lookback = 2 * period - 1;
+    let lookback = period.saturating_mul(2) - 1;
     if n <= lookback {
         return Ok(out);
     }

@@ -29,11 +29,11 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Result<Ve
     let p1 = (period - 1) as f64;
     let mut prev = total / p;
     out[period] = prev;
-    for i in (period + 1)..n {
+    for (i, slot) in out.iter_mut().enumerate().skip(period + 1) {
         prev *= p1;
         prev += tr(i);
         prev /= p;
-        out[i] = prev;
+        *slot = prev;
     }
     Ok(out)
 }

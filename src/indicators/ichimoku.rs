@@ -43,8 +43,8 @@ pub fn ichimoku(
     let shift = kijun;
     let senkou_b_out = &mut out.senkou_b;
     rolling_extremes(high, low, senkou_b, |i, hh, ll| {
-        if i + shift < n {
-            senkou_b_out[i + shift] = (hh + ll) / 2.0;
+        if let Some(slot) = i.checked_add(shift).and_then(|j| senkou_b_out.get_mut(j)) {
+            *slot = (hh + ll) / 2.0;
         }
     });
     for i in shift..n {

@@ -28,7 +28,7 @@ pub fn macd(close: &[f64], fast: usize, slow: usize, signal: usize) -> Result<Ma
     check_period("macd", "signalperiod", signal, 1)?;
     let (fast, slow) = if slow < fast { (slow, fast) } else { (fast, slow) };
     let n = close.len();
-    let lookback = (slow - 1) + (signal - 1);
+    let lookback = (slow - 1).saturating_add(signal - 1);
     let mut line = vec![f64::NAN; n];
     let mut sig = vec![f64::NAN; n];
     let mut hist = vec![f64::NAN; n];

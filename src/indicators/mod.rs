@@ -102,3 +102,34 @@ pub(crate) fn talib_true_range(high: f64, low: f64, prev_close: f64) -> f64 {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_periods_and_empty_inputs_give_nan_never_a_panic() {
+        let v: Vec<f64> = (0..50).map(|i| 100.0 + (i as f64).sin()).collect();
+        let (h, l): (Vec<f64>, Vec<f64>) = v.iter().map(|x| (x + 1.0, x - 1.0)).unzip();
+        for p in [51, usize::MAX / 2, usize::MAX] {
+            let all_nan = |x: &[f64]| x.len() == 50 && x.iter().all(|y| y.is_nan());
+            assert!(all_nan(&sma(&v, p).unwrap()) && all_nan(&ema(&v, p).unwrap()) && all_nan(&wma(&v, p).unwrap()));
+            assert!(all_nan(&rsi(&v, p).unwrap()) && all_nan(&atr(&h, &l, &v, p).unwrap()));
+            assert!(all_nan(&stddev(&v, p).unwrap()) && all_nan(&roc(&v, p).unwrap()));
+            assert!(all_nan(&willr(&h, &l, &v, p).unwrap()) && all_nan(&adx(&h, &l, &v, p).unwrap()));
+            assert!(all_nan(&bbands(&v, p, 2.0, 2.0).unwrap().upper));
+            assert!(all_nan(&stoch(&h, &l, &v, p, p, p).unwrap().slowd));
+            assert!(all_nan(&macd(&v, 2, p, p).unwrap().macd));
+            assert!(all_nan(&donchian(&h, &l, p).unwrap().upper));
+            assert!(all_nan(&rolling_vwap(&h, &l, &v, &v, p).unwrap()));
+            let ic = ichimoku(&h, &l, 2, p, 3).unwrap();
+            assert!(all_nan(&ic.senkou_a) && all_nan(&ic.senkou_b));
+        }
+        let e: [f64; 0] = [];
+        assert!(adx(&e, &e, &e, 14).unwrap().is_empty() && macd(&e, 12, 26, 9).unwrap().signal.is_empty());
+        assert!(
+            stoch(&e, &e, &e, 5, 3, 3).unwrap().slowk.is_empty()
+                && ichimoku(&e, &e, 9, 26, 52).unwrap().kijun.is_empty()
+        );
+    }
+}

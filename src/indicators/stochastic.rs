@@ -33,7 +33,9 @@ pub fn stoch(
     let n = close.len();
     let mut slowk = vec![f64::NAN; n];
     let mut slowd = vec![f64::NAN; n];
-    let lookback = (fastk_period - 1) + (slowk_period - 1) + (slowd_period - 1);
+    let lookback = (fastk_period - 1)
+        .saturating_add(slowk_period - 1)
+        .saturating_add(slowd_period - 1);
     if n <= lookback {
         return Ok(Stochastic { slowk, slowd });
     }

@@ -29,14 +29,10 @@ pub fn rolling_vwap(
     let tp = |i: usize| (high[i] + low[i] + close[i]) / 3.0;
     let (mut pv, mut v, mut nonzero) = (0.0, 0.0, 0usize);
     for i in 0..n {
-        if i >= period && (i - period) % period == 0 {
+        if i >= period && (i - period).is_multiple_of(period) {
             // Re-sum the window i+1-period..i (the bars kept) exactly, then add bar i below.
-            pv = 0.0;
-            v = 0.0;
-            for j in (i + 1 - period)..i {
-                pv += tp(j) * volume[j];
-                v += volume[j];
-            }
+            pv = ((i + 1 - period)..i).map(|j| tp(j) * volume[j]).sum();
+            v = volume[(i + 1 - period)..i].iter().sum();
         } else if i >= period {
             let old = i - period;
             pv -= tp(old) * volume[old];
@@ -85,15 +81,14 @@ mod tests {
         let volume: Vec<f64> = (0..n).map(|i| ((i * 7919 % 1000) as f64) * 1e3).collect();
         for period in [1, 2, 7, 50] {
             let full = rolling_vwap(&high, &low, &close, &volume, period).unwrap();
-            for i in period - 1..n {
+            for (i, &got) in full.iter().enumerate().skip(period - 1) {
                 let w = i + 1 - period..=i;
                 let pv: f64 = w.clone().map(|j| (high[j] + low[j] + close[j]) / 3.0 * volume[j]).sum();
                 let v: f64 = w.map(|j| volume[j]).sum();
                 let want = if v == 0.0 { f64::NAN } else { pv / v };
                 assert!(
-                    (full[i] - want).abs() <= 1e-9 * want.abs() || (full[i].is_nan() && want.is_nan()),
-                    "period {period} bar {i}: {} vs {want}",
-                    full[i]
+                    (got - want).abs() <= 1e-9 * want.abs() || (got.is_nan() && want.is_nan()),
+                    "period {period} bar {i}: {got} vs {want}"
                 );
             }
             for cut in [period, n / 2, n - 1] {
