@@ -39,7 +39,7 @@ CASES = [
     ("wma", talib.WMA, "c", [{"timeperiod": 5}, {"timeperiod": 30}], ["wma"]),
     ("rsi", talib.RSI, "c", [{"timeperiod": 14}, {"timeperiod": 2}], ["rsi"]),
     ("trange", talib.TRANGE, "hlc", [{}], ["trange"]),
-    ("atr", talib.ATR, "hlc", [{"timeperiod": 14}, {"timeperiod": 3}], ["atr"]),
+    ("atr", talib.ATR, "hlc", [{"timeperiod": 14}, {"timeperiod": 3}, {"timeperiod": 1}], ["atr"]),
     (
         "bbands",
         talib.BBANDS,
