@@ -25,7 +25,12 @@ fn bars(opens: &[f64], closes: &[f64]) -> MarketData {
 }
 
 fn cfg(commission: f64, slippage_bps: f64, finalize: bool) -> BacktestConfig {
-    BacktestConfig { cash: 10_000.0, commission, slippage_bps, finalize_trades: finalize }
+    BacktestConfig {
+        cash: 10_000.0,
+        commission,
+        slippage_bps,
+        finalize_trades: finalize,
+    }
 }
 
 fn near(a: f64, b: f64) -> bool {
@@ -35,13 +40,21 @@ fn near(a: f64, b: f64) -> bool {
 macro_rules! assert_near {
     ($a:expr, $b:expr) => {{
         let (a, b) = ($a, $b);
-        assert!(near(a, b), "{} = {a} but expected {} = {b}", stringify!($a), stringify!($b));
+        assert!(
+            near(a, b),
+            "{} = {a} but expected {} = {b}",
+            stringify!($a),
+            stringify!($b)
+        );
     }};
 }
 
 #[test]
 fn full_equity_entry_uses_the_sizing_formula() {
-    let data = bars(&[100.0, 100.0, 104.0, 108.0, 110.0], &[100.0, 102.0, 106.0, 109.0, 111.0]);
+    let data = bars(
+        &[100.0, 100.0, 104.0, 108.0, 110.0],
+        &[100.0, 102.0, 106.0, 109.0, 111.0],
+    );
     let c = 0.001;
     let r = run_backtest(&data, &[1.0, 1.0, 1.0, 1.0, 1.0], &cfg(c, 0.0, false)).unwrap();
     // Decided at the close of bar 0, filled at the open of bar 1.
@@ -57,7 +70,10 @@ fn full_equity_entry_uses_the_sizing_formula() {
 
 #[test]
 fn commission_is_charged_on_entry_and_exit() {
-    let data = bars(&[100.0, 100.0, 105.0, 110.0, 111.0], &[100.0, 101.0, 106.0, 112.0, 113.0]);
+    let data = bars(
+        &[100.0, 100.0, 105.0, 110.0, 111.0],
+        &[100.0, 101.0, 106.0, 112.0, 113.0],
+    );
     let c = 0.002;
     let r = run_backtest(&data, &[1.0, 1.0, 0.0, 0.0, 0.0], &cfg(c, 0.0, false)).unwrap();
     let units = 10_000.0 / (100.0 * (1.0 + c));
@@ -69,7 +85,10 @@ fn commission_is_charged_on_entry_and_exit() {
     assert_near!(t.size, units);
     assert_near!(t.commission, commission);
     assert_near!(t.pnl, pnl);
-    assert_near!(t.return_pct, (110.0 / 100.0 - 1.0 - commission / (units * 100.0)) * 100.0);
+    assert_near!(
+        t.return_pct,
+        (110.0 / 100.0 - 1.0 - commission / (units * 100.0)) * 100.0
+    );
     assert_near!(r.stats.equity_final, 10_000.0 + pnl);
     assert_near!(r.stats.commissions, commission);
     assert_eq!(r.stats.num_trades, 1);
@@ -148,7 +167,10 @@ fn fractional_target_changes_resize_with_fifo_lots() {
 
 #[test]
 fn flipping_from_long_to_short_closes_then_opens() {
-    let data = bars(&[100.0, 100.0, 110.0, 100.0, 100.0], &[100.0, 105.0, 108.0, 100.0, 100.0]);
+    let data = bars(
+        &[100.0, 100.0, 110.0, 100.0, 100.0],
+        &[100.0, 105.0, 108.0, 100.0, 100.0],
+    );
     let r = run_backtest(&data, &[1.0, -1.0, -1.0, 0.0, 0.0], &cfg(0.0, 0.0, false)).unwrap();
     assert_eq!(r.trades.len(), 2);
     assert!(r.trades[0].size > 0.0 && r.trades[1].size < 0.0);
@@ -158,7 +180,10 @@ fn flipping_from_long_to_short_closes_then_opens() {
 }
 
 fn with_funding(mut data: MarketData, times: Vec<i64>, rates: Vec<f64>) -> MarketData {
-    data.funding = Some(FundingRates { time_ms: times, rate: rates });
+    data.funding = Some(FundingRates {
+        time_ms: times,
+        rate: rates,
+    });
     data
 }
 
@@ -189,7 +214,10 @@ fn funding_is_paid_long_and_received_short() {
         let flat = run_backtest(&data, &[0.0; 5], &cfg(0.0, 0.0, false)).unwrap();
         assert_near!(flat.stats.equity_final, 10_000.0);
         // Fast path agrees.
-        assert_eq!(run_backtest_stats(&data, &targets, &cfg(0.0, 0.0, false)).unwrap(), funded.stats);
+        assert_eq!(
+            run_backtest_stats(&data, &targets, &cfg(0.0, 0.0, false)).unwrap(),
+            funded.stats
+        );
     }
 }
 
@@ -223,24 +251,40 @@ fn finalize_closes_at_the_last_open_and_counts_the_trade() {
 fn bad_targets_and_config_are_errors() {
     let data = bars(&[100.0, 100.0, 105.0], &[100.0, 101.0, 106.0]);
     let ok = cfg(0.0, 0.0, false);
-    assert!(matches!(run_backtest(&data, &[0.0, 1.0], &ok), Err(BacktestError::TargetLength { got: 2, bars: 3 })));
+    assert!(matches!(
+        run_backtest(&data, &[0.0, 1.0], &ok),
+        Err(BacktestError::TargetLength { got: 2, bars: 3 })
+    ));
     assert!(matches!(
         run_backtest(&data, &[0.0, f64::NAN, 0.0], &ok),
         Err(BacktestError::InvalidTarget { bar: 1, .. })
     ));
-    assert!(matches!(run_backtest(&data, &[0.0, 1.5, 0.0], &ok), Err(BacktestError::InvalidTarget { .. })));
+    assert!(matches!(
+        run_backtest(&data, &[0.0, 1.5, 0.0], &ok),
+        Err(BacktestError::InvalidTarget { .. })
+    ));
     assert!(run_backtest(&data, &[0.0; 3], &BacktestConfig { cash: -1.0, ..ok }).is_err());
     assert!(run_backtest(&data, &[0.0; 3], &BacktestConfig { commission: 0.5, ..ok }).is_err());
     let empty = MarketData::new("empty", Bars::default());
     assert!(matches!(run_backtest(&empty, &[], &ok), Err(BacktestError::NoBars)));
-    let ctx = BacktestContext::new(&data).unwrap();
-    let unordered = [TargetChange { bar: 1, target: 1.0 }, TargetChange { bar: 1, target: 0.0 }];
-    assert!(matches!(ctx.run_stats_changes(unordered, &ok), Err(BacktestError::UnorderedChanges { bar: 1 })));
+    let longer = bars(&[100.0; 6], &[100.0; 6]);
+    let ctx = BacktestContext::new(&longer).unwrap();
+    let unordered = [
+        TargetChange { bar: 1, target: 1.0 },
+        TargetChange { bar: 1, target: 0.0 },
+    ];
+    assert!(matches!(
+        ctx.run_stats_changes(unordered, &ok),
+        Err(BacktestError::UnorderedChanges { bar: 1 })
+    ));
 }
 
 #[test]
 fn a_short_squeeze_to_zero_equity_stops_the_run() {
-    let data = bars(&[100.0, 100.0, 150.0, 250.0, 260.0], &[100.0, 120.0, 210.0, 255.0, 250.0]);
+    let data = bars(
+        &[100.0, 100.0, 150.0, 250.0, 260.0],
+        &[100.0, 120.0, 210.0, 255.0, 250.0],
+    );
     let r = run_backtest(&data, &[-1.0; 5], &cfg(0.0, 0.0, false)).unwrap();
     // Short 100 units at 100: equity 20000 - 100 * close; <= 0 at close 210.
     assert_near!(r.equity[1], 8_000.0);
@@ -272,7 +316,11 @@ fn fast_path_equals_full_path() {
     for sample in ["eurusd-1h", "goog-1d"] {
         let data = load_sample(sample).unwrap();
         let ctx = BacktestContext::new(&data).unwrap();
-        for (seed, config) in [(1, cfg(0.0, 0.0, false)), (2, cfg(0.001, 3.0, true)), (3, cfg(0.0005, 0.0, false))] {
+        for (seed, config) in [
+            (1, cfg(0.0, 0.0, false)),
+            (2, cfg(0.001, 3.0, true)),
+            (3, cfg(0.0005, 0.0, false)),
+        ] {
             let targets = lcg_targets(data.bars.len(), seed);
             let full = ctx.run(&targets, &config).unwrap();
             assert_eq!(full.equity.len(), data.bars.len());

@@ -9,14 +9,20 @@ use evoflow::sweep::{run_sweep, Constraint, GridAxis, SweepSpec};
 #[test]
 fn full_hourly_grid_matches_brute_force_point_for_point() {
     let data = load_sample("eurusd-1h").unwrap();
-    let axes = vec![GridAxis::parse("fast=2:100:1").unwrap(), GridAxis::parse("slow=5:500:5").unwrap()];
+    let axes = vec![
+        GridAxis::parse("fast=2:100:1").unwrap(),
+        GridAxis::parse("slow=5:500:5").unwrap(),
+    ];
     let keys: Vec<String> = axes.iter().map(|a| a.key.clone()).collect();
     let spec = SweepSpec {
         constraints: vec![Constraint::parse("fast<slow", &keys).unwrap()],
         axes,
         maximize: "sharpe_ratio".into(),
         top: 5,
-        config: BacktestConfig { commission: 0.0002, ..BacktestConfig::default() },
+        config: BacktestConfig {
+            commission: 0.0002,
+            ..BacktestConfig::default()
+        },
     };
     let result = run_sweep(&data, &SMA_CROSSOVER, &spec).unwrap();
     assert_eq!(result.evaluated, 8930);
@@ -36,7 +42,10 @@ fn full_hourly_grid_matches_brute_force_point_for_point() {
     }
     let (best_value, best_point) = brute_best.unwrap();
     let got = &result.best[0];
-    assert_eq!(got.params, vec![("fast".to_string(), best_point[0]), ("slow".to_string(), best_point[1])]);
+    assert_eq!(
+        got.params,
+        vec![("fast".to_string(), best_point[0]), ("slow".to_string(), best_point[1])]
+    );
     assert_eq!(got.stats.sharpe_ratio, Some(best_value));
     let targets = SMA_CROSSOVER.signal(&data, &best_point).unwrap();
     assert_eq!(got.stats, run_backtest(&data, &targets, &spec.config).unwrap().stats);
@@ -46,7 +55,10 @@ fn full_hourly_grid_matches_brute_force_point_for_point() {
 fn points_the_strategy_rejects_are_skipped() {
     let data = load_sample("goog-1d").unwrap();
     let spec = SweepSpec {
-        axes: vec![GridAxis::parse("fast=10:30:10").unwrap(), GridAxis::parse("slow=20:20:1").unwrap()],
+        axes: vec![
+            GridAxis::parse("fast=10:30:10").unwrap(),
+            GridAxis::parse("slow=20:20:1").unwrap(),
+        ],
         constraints: vec![],
         maximize: "return_pct".into(),
         top: 10,

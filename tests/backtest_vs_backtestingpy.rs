@@ -16,7 +16,18 @@ fn fixture(name: &str) -> Value {
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
-    a == b || (a - b).abs() <= rel * a.abs().max(b.abs())
+    let err = if a == b {
+        0.0
+    } else {
+        (a - b).abs() / a.abs().max(b.abs())
+    };
+    WORST.with(|w| w.set(w.get().max(err)));
+    err <= rel
+}
+
+thread_local! {
+    /// The largest relative difference seen (printed with --nocapture).
+    static WORST: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
 }
 
 fn run_case(sample: &str, case: &Value) -> BacktestReport {
@@ -81,8 +92,16 @@ fn check_sample(sample: &str) {
         let trades = case["trades"].as_array().unwrap();
         assert_eq!(trades.len(), report.trades.len(), "{label}: trade count");
         for (k, (w, g)) in trades.iter().zip(&report.trades).enumerate() {
-            assert_eq!(w["entry_bar"].as_u64().unwrap() as usize, g.entry_bar, "{label} trade {k}");
-            assert_eq!(w["exit_bar"].as_u64().unwrap() as usize, g.exit_bar, "{label} trade {k}");
+            assert_eq!(
+                w["entry_bar"].as_u64().unwrap() as usize,
+                g.entry_bar,
+                "{label} trade {k}"
+            );
+            assert_eq!(
+                w["exit_bar"].as_u64().unwrap() as usize,
+                g.exit_bar,
+                "{label} trade {k}"
+            );
             for (field, value) in [
                 ("size", g.size),
                 ("entry_price", g.entry_price),
@@ -93,7 +112,9 @@ fn check_sample(sample: &str) {
             ] {
                 let want = w[field].as_f64().unwrap();
                 if !close(want, value, REL) {
-                    bad.push(format!("{label}: trade {k} {field}: backtesting.py {want} vs evoflow {value}"));
+                    bad.push(format!(
+                        "{label}: trade {k} {field}: backtesting.py {want} vs evoflow {value}"
+                    ));
                 }
             }
         }
@@ -110,6 +131,7 @@ fn check_sample(sample: &str) {
             }
         }
     }
+    eprintln!("{sample}: largest relative difference {:e}", WORST.with(|w| w.get()));
     assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
 }
 

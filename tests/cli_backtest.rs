@@ -9,7 +9,10 @@ fn evoflow(args: &[&str]) -> std::process::Output {
 }
 
 fn fixture_case(sample: &str, fast: u64, slow: u64, commission: f64, finalize: bool) -> Value {
-    let path = format!("{}/tests/fixtures/backtesting/{sample}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/backtesting/{sample}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let fx: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     fx["cases"]
         .as_array()
@@ -81,18 +84,36 @@ fn table_output_and_csv_files() {
     assert!(text.contains("num_trades"), "{text}");
     let eq = std::fs::read_to_string(&equity).unwrap();
     assert_eq!(eq.lines().count(), 5001);
-    assert!(eq.starts_with("timestamp,equity\n2017-04-19T09:00:00Z,10000\n"), "{}", &eq[..80]);
+    assert!(
+        eq.starts_with("timestamp,equity\n2017-04-19T09:00:00Z,10000\n"),
+        "{}",
+        &eq[..80]
+    );
     let tr = std::fs::read_to_string(&trades).unwrap();
-    let want = fixture_case("eurusd-1h", 10, 20, 0.0, false)["stats"]["num_trades"].as_u64().unwrap();
+    let want = fixture_case("eurusd-1h", 10, 20, 0.0, false)["stats"]["num_trades"]
+        .as_u64()
+        .unwrap();
     assert_eq!(tr.lines().count() as u64, want + 1);
 }
 
 #[test]
 fn clamps_are_reported_on_stderr() {
-    let out = evoflow(&["backtest", "--data", "sample:goog-1d", "--strategy", "sma_crossover", "--param", "slow=900", "--json"]);
+    let out = evoflow(&[
+        "backtest",
+        "--data",
+        "sample:goog-1d",
+        "--strategy",
+        "sma_crossover",
+        "--param",
+        "slow=900",
+        "--json",
+    ]);
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("warning: slow = 900 is out of range, clamped to 500"), "{err}");
+    assert!(
+        err.contains("warning: slow = 900 is out of range, clamped to 500"),
+        "{err}"
+    );
 }
 
 #[test]

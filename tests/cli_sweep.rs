@@ -43,7 +43,10 @@ fn best_point_equals_brute_force_over_backtest() {
         assert!(p["params"]["fast"].is_number() && p["params"]["slow"].is_number());
         assert!(p["stats"]["sharpe_ratio"].is_number());
     }
-    let s: Vec<f64> = best.iter().map(|p| p["stats"]["sharpe_ratio"].as_f64().unwrap()).collect();
+    let s: Vec<f64> = best
+        .iter()
+        .map(|p| p["stats"]["sharpe_ratio"].as_f64().unwrap())
+        .collect();
     assert!(s[0] >= s[1] && s[1] >= s[2], "{s:?}");
 
     // Brute force: one `evoflow backtest` per point.
@@ -126,6 +129,11 @@ fn bad_sweep_input_exits_with_status_2() {
     for extra in cases {
         let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
         let out = evoflow(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

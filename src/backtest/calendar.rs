@@ -131,7 +131,11 @@ impl Calendar {
         let group_end = (0..n)
             .map(|i| i + 1 == n || period_key(ts_ms[i], resample) != period_key(ts_ms[i + 1], resample))
             .collect();
-        Calendar { annual_trading_days, round_unit_ns: resolution_unit_ns(period_ns), group_end }
+        Calendar {
+            annual_trading_days,
+            round_unit_ns: resolution_unit_ns(period_ns),
+            group_end,
+        }
     }
 }
 
@@ -169,7 +173,13 @@ mod tests {
         let ts: Vec<i64> = (0..30).map(|k| monday + k * H).collect();
         let cal = Calendar::new(&ts);
         assert_eq!(cal.annual_trading_days, 252.0);
-        let ends: Vec<usize> = cal.group_end.iter().enumerate().filter(|(_, &e)| e).map(|(i, _)| i).collect();
+        let ends: Vec<usize> = cal
+            .group_end
+            .iter()
+            .enumerate()
+            .filter(|(_, &e)| e)
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(ends, vec![23, 29]);
         assert_eq!(cal.round_unit_ns, 3_600_000_000_000);
 

@@ -23,7 +23,12 @@ pub struct BacktestConfig {
 
 impl Default for BacktestConfig {
     fn default() -> Self {
-        BacktestConfig { cash: 10_000.0, commission: 0.0, slippage_bps: 0.0, finalize_trades: false }
+        BacktestConfig {
+            cash: 10_000.0,
+            commission: 0.0,
+            slippage_bps: 0.0,
+            finalize_trades: false,
+        }
     }
 }
 
@@ -67,11 +72,20 @@ mod tests {
     #[test]
     fn default_is_valid_and_bad_values_name_the_field() {
         assert!(BacktestConfig::default().validate().is_ok());
-        let bad = BacktestConfig { cash: 0.0, ..Default::default() };
+        let bad = BacktestConfig {
+            cash: 0.0,
+            ..Default::default()
+        };
         assert!(bad.validate().unwrap_err().to_string().contains("cash"));
-        let bad = BacktestConfig { commission: f64::NAN, ..Default::default() };
+        let bad = BacktestConfig {
+            commission: f64::NAN,
+            ..Default::default()
+        };
         assert!(bad.validate().unwrap_err().to_string().contains("commission"));
-        let bad = BacktestConfig { slippage_bps: -1.0, ..Default::default() };
+        let bad = BacktestConfig {
+            slippage_bps: -1.0,
+            ..Default::default()
+        };
         assert!(bad.validate().unwrap_err().to_string().contains("slippage_bps"));
     }
 }

@@ -55,7 +55,11 @@ impl<'a> BacktestContext<'a> {
         }
         let mut next_group_end = vec![n as u32; n + 1];
         for i in (0..n).rev() {
-            next_group_end[i] = if calendar.group_end[i] { i as u32 } else { next_group_end[i + 1] };
+            next_group_end[i] = if calendar.group_end[i] {
+                i as u32
+            } else {
+                next_group_end[i + 1]
+            };
         }
 
         // Market log returns `np.log(c[1:] / c[:-1])`, centred on their mean.
@@ -64,7 +68,11 @@ impl<'a> BacktestContext<'a> {
         for i in 1..n {
             yc[i] = (c[i] / c[i - 1]).ln();
         }
-        let mean = if n > 1 { yc[1..].iter().sum::<f64>() / (n - 1) as f64 } else { 0.0 };
+        let mean = if n > 1 {
+            yc[1..].iter().sum::<f64>() / (n - 1) as f64
+        } else {
+            0.0
+        };
         let mut syy = 0.0;
         for y in yc.iter_mut().skip(1) {
             *y -= mean;
@@ -112,7 +120,11 @@ impl<'a> BacktestContext<'a> {
 /// events in the same bar are summed (they are charged on the same notional).
 fn funding_per_bar(ts: &[i64], times: &[i64], rates: &[f64]) -> Vec<(usize, f64)> {
     let n = ts.len();
-    let last_end = if n > 1 { ts[n - 1] + (ts[n - 1] - ts[n - 2]) } else { ts[n - 1] + 1 };
+    let last_end = if n > 1 {
+        ts[n - 1] + (ts[n - 1] - ts[n - 2])
+    } else {
+        ts[n - 1] + 1
+    };
     let mut out: Vec<(usize, f64)> = Vec::new();
     for (&t, &rate) in times.iter().zip(rates) {
         if t < ts[0] || t >= last_end || !rate.is_finite() {

@@ -268,7 +268,14 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             if q == 0.0 {
                 return;
             }
-            (0.0, if q > 0.0 { open * (1.0 - self.slippage) } else { open * (1.0 + self.slippage) })
+            (
+                0.0,
+                if q > 0.0 {
+                    open * (1.0 - self.slippage)
+                } else {
+                    open * (1.0 + self.slippage)
+                },
+            )
         } else {
             let e = self.cash + q * open;
             let reference = t * e / (open * (1.0 + c));
@@ -291,10 +298,18 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             closed.close_all(price, bar, |x| self.closed(x));
             self.book = closed;
             if new_units != 0.0 {
-                self.book.open(Lot { units: new_units, price, bar });
+                self.book.open(Lot {
+                    units: new_units,
+                    price,
+                    bar,
+                });
             }
         } else if new_units.abs() > q.abs() {
-            self.book.open(Lot { units: delta, price, bar });
+            self.book.open(Lot {
+                units: delta,
+                price,
+                bar,
+            });
         } else {
             let mut book = std::mem::take(&mut self.book);
             book.reduce(delta.abs(), price, bar, |x| self.closed(x));
@@ -311,7 +326,8 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
         let ret = x.units.signum() * (x.exit_price / x.entry_price - 1.0) - commission / (size * x.entry_price);
         let ts = &self.ctx.data.bars.timestamp_ms;
         let (t0, t1) = (ts[x.entry_bar], ts[x.exit_bar]);
-        self.trades.add(pnl, ret, commission, x.entry_bar, x.exit_bar, (t1 - t0) * NS_PER_MS);
+        self.trades
+            .add(pnl, ret, commission, x.entry_bar, x.exit_bar, (t1 - t0) * NS_PER_MS);
         self.rec.trade(Trade {
             size: x.units,
             entry_bar: x.entry_bar,
@@ -401,7 +417,10 @@ pub(crate) fn simulate<R: Recorder>(
                 None => break None,
                 Some(ch) => {
                     if !(ch.target.is_finite() && (-1.0..=1.0).contains(&ch.target)) {
-                        return Err(BacktestError::InvalidTarget { bar: ch.bar, value: ch.target });
+                        return Err(BacktestError::InvalidTarget {
+                            bar: ch.bar,
+                            value: ch.target,
+                        });
                     }
                     if prev_decision.is_some_and(|p| ch.bar <= p) {
                         return Err(BacktestError::UnorderedChanges { bar: ch.bar });
@@ -436,7 +455,10 @@ pub(crate) fn simulate<R: Recorder>(
 /// The target changes of a target vector (validated: one finite value in [-1, 1] per bar).
 pub(crate) fn changes_of(targets: &[f64], bars: usize) -> Result<Vec<TargetChange>, BacktestError> {
     if targets.len() != bars {
-        return Err(BacktestError::TargetLength { got: targets.len(), bars });
+        return Err(BacktestError::TargetLength {
+            got: targets.len(),
+            bars,
+        });
     }
     let mut out = Vec::new();
     let mut current = 0.0;

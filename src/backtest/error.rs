@@ -4,7 +4,11 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BacktestError {
     #[error("backtest config: {field} = {value} is invalid: {reason}")]
-    InvalidConfig { field: &'static str, value: f64, reason: &'static str },
+    InvalidConfig {
+        field: &'static str,
+        value: f64,
+        reason: &'static str,
+    },
     #[error("backtest: {got} target positions for {bars} bars (need one per bar)")]
     TargetLength { got: usize, bars: usize },
     #[error("backtest: target position at bar {bar} is {value}; targets must be finite and within [-1, 1]")]
@@ -14,5 +18,9 @@ pub enum BacktestError {
     #[error("backtest: no bars to run on")]
     NoBars,
     #[error("backtest: bar {bar} has a non-positive or non-finite {field} price {value}")]
-    BadPrice { bar: usize, field: &'static str, value: f64 },
+    BadPrice {
+        bar: usize,
+        field: &'static str,
+        value: f64,
+    },
 }

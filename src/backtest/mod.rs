@@ -50,7 +50,11 @@ pub struct BacktestReport {
 }
 
 /// Backtests target positions (one per bar, in [-1, 1]) on `data`.
-pub fn run_backtest(data: &MarketData, targets: &[f64], config: &BacktestConfig) -> Result<BacktestReport, BacktestError> {
+pub fn run_backtest(
+    data: &MarketData,
+    targets: &[f64],
+    config: &BacktestConfig,
+) -> Result<BacktestReport, BacktestError> {
     BacktestContext::new(data)?.run(targets, config)
 }
 
@@ -63,9 +67,16 @@ impl BacktestContext<'_> {
     /// [`run_backtest`] on this context's data.
     pub fn run(&self, targets: &[f64], config: &BacktestConfig) -> Result<BacktestReport, BacktestError> {
         let changes = changes_of(targets, self.len())?;
-        let rec = FullRecord { equity: Vec::with_capacity(self.len()), trades: Vec::new() };
+        let rec = FullRecord {
+            equity: Vec::with_capacity(self.len()),
+            trades: Vec::new(),
+        };
         let (stats, rec) = simulate(self, changes, config, rec)?;
-        Ok(BacktestReport { equity: rec.equity, trades: rec.trades, stats })
+        Ok(BacktestReport {
+            equity: rec.equity,
+            trades: rec.trades,
+            stats,
+        })
     }
 
     /// [`run_backtest_stats`] on this context's data.
@@ -91,8 +102,15 @@ impl BacktestContext<'_> {
         changes: impl IntoIterator<Item = TargetChange>,
         config: &BacktestConfig,
     ) -> Result<BacktestReport, BacktestError> {
-        let rec = FullRecord { equity: Vec::with_capacity(self.len()), trades: Vec::new() };
+        let rec = FullRecord {
+            equity: Vec::with_capacity(self.len()),
+            trades: Vec::new(),
+        };
         let (stats, rec) = simulate(self, changes, config, rec)?;
-        Ok(BacktestReport { equity: rec.equity, trades: rec.trades, stats })
+        Ok(BacktestReport {
+            equity: rec.equity,
+            trades: rec.trades,
+            stats,
+        })
     }
 }

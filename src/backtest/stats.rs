@@ -142,7 +142,6 @@ fn fin(v: f64) -> Option<f64> {
 pub(crate) struct DrawdownAcc {
     pub count: u64,
     pub depth_sum: f64,
-    pub max_depth: f64,
     pub dur_max_ns: i64,
     /// pandas sums timedelta nanoseconds as float64.
     pub dur_sum_ns: f64,
@@ -300,7 +299,12 @@ impl TradeAcc {
     }
 
     fn covered_bars(&self) -> u64 {
-        self.covered + if self.cover_open { (self.cover_to - self.cover_from + 1) as u64 } else { 0 }
+        self.covered
+            + if self.cover_open {
+                (self.cover_to - self.cover_from + 1) as u64
+            } else {
+                0
+            }
     }
 }
 
@@ -379,12 +383,20 @@ pub(crate) fn finish(ctx: &BacktestContext<'_>, cash: f64, t: &RunTotals) -> Sta
     // (whole seconds; sub-second parts are dropped like Timedelta.seconds does).
     let total_s = duration_ms.div_euclid(1000);
     let years = (total_s.div_euclid(86_400) as f64 + total_s.rem_euclid(86_400) as f64 / 86_400.0) / 365.25;
-    let cagr = if years != 0.0 { ((t.equity_final / equity0).powf(1.0 / years) - 1.0) * 100.0 } else { f64::NAN };
+    let cagr = if years != 0.0 {
+        ((t.equity_final / equity0).powf(1.0 / years) - 1.0) * 100.0
+    } else {
+        f64::NAN
+    };
 
     // Sharpe = Return (Ann.) / Volatility (Ann.); Sortino = annualised return / (sqrt(mean(
     // min(r, 0)^2)) * sqrt(N)); Calmar = annualised return / max drawdown.
     let sharpe = ann_pct / or_nan(vol_pct);
-    let downside = if p.count == 0 { f64::NAN } else { (p.down_sq / p.count as f64).sqrt() };
+    let downside = if p.count == 0 {
+        f64::NAN
+    } else {
+        (p.down_sq / p.count as f64).sqrt()
+    };
     let sortino = ann / (downside * big_n.sqrt());
     let calmar = ann / or_nan(t.max_dd);
 
@@ -395,7 +407,11 @@ pub(crate) fn finish(ctx: &BacktestContext<'_>, cash: f64, t: &RunTotals) -> Sta
 
     let dd = &t.drawdowns;
     let (avg_dd, max_dd_dur, avg_dd_dur) = if dd.count > 0 {
-        (-(dd.depth_sum / dd.count as f64) * 100.0, Some(round_s(dd.dur_max_ns)), Some(mean_s(dd.dur_sum_ns, dd.count)))
+        (
+            -(dd.depth_sum / dd.count as f64) * 100.0,
+            Some(round_s(dd.dur_max_ns)),
+            Some(mean_s(dd.dur_sum_ns, dd.count)),
+        )
     } else {
         (t.lone_last_dd.map_or(f64::NAN, |d| -d * 100.0), None, None)
     };
@@ -417,13 +433,29 @@ pub(crate) fn finish(ctx: &BacktestContext<'_>, cash: f64, t: &RunTotals) -> Sta
         )
     };
     // Profit factor = sum of positive returns / |sum of negative returns| (NaN without losers).
-    let profit_factor = if k == 0 { f64::NAN } else { tr.ret_pos_sum / or_nan(tr.ret_neg_sum.abs()) };
+    let profit_factor = if k == 0 {
+        f64::NAN
+    } else {
+        tr.ret_pos_sum / or_nan(tr.ret_neg_sum.abs())
+    };
     // SQN = sqrt(#trades) * mean(PnL) / std(PnL, ddof=1).
-    let pnl_std = if k >= 2 { (tr.pnl_m2 / (kf - 1.0)).sqrt() } else { f64::NAN };
+    let pnl_std = if k >= 2 {
+        (tr.pnl_m2 / (kf - 1.0)).sqrt()
+    } else {
+        f64::NAN
+    };
     let sqn = kf.sqrt() * tr.pnl_mean / or_nan(pnl_std);
     // Kelly = W - (1 - W) / (mean winning PnL / mean losing |PnL|).
-    let mean_pos = if tr.pnl_pos_count > 0 { tr.pnl_pos_sum / tr.pnl_pos_count as f64 } else { f64::NAN };
-    let mean_neg = if tr.pnl_neg_count > 0 { tr.pnl_neg_sum / tr.pnl_neg_count as f64 } else { f64::NAN };
+    let mean_pos = if tr.pnl_pos_count > 0 {
+        tr.pnl_pos_sum / tr.pnl_pos_count as f64
+    } else {
+        f64::NAN
+    };
+    let mean_neg = if tr.pnl_neg_count > 0 {
+        tr.pnl_neg_sum / tr.pnl_neg_count as f64
+    } else {
+        f64::NAN
+    };
     let kelly = win_rate - (1.0 - win_rate) / (mean_pos / -mean_neg);
 
     Stats {

@@ -67,7 +67,13 @@ impl Book {
     /// Closes every open lot at `price` on `bar`, oldest first.
     pub fn close_all(&mut self, price: f64, bar: usize, mut on_close: impl FnMut(Closed)) {
         for lot in &self.lots[self.head..] {
-            on_close(Closed { units: lot.units, entry_price: lot.price, entry_bar: lot.bar, exit_price: price, exit_bar: bar });
+            on_close(Closed {
+                units: lot.units,
+                entry_price: lot.price,
+                entry_bar: lot.bar,
+                exit_price: price,
+                exit_bar: bar,
+            });
         }
         self.lots.clear();
         self.head = 0;
@@ -82,12 +88,24 @@ impl Book {
             let lot = &mut self.lots[self.head];
             let size = lot.units.abs();
             if left >= size {
-                on_close(Closed { units: lot.units, entry_price: lot.price, entry_bar: lot.bar, exit_price: price, exit_bar: bar });
+                on_close(Closed {
+                    units: lot.units,
+                    entry_price: lot.price,
+                    entry_bar: lot.bar,
+                    exit_price: price,
+                    exit_bar: bar,
+                });
                 left -= size;
                 self.head += 1;
             } else {
                 let part = left.copysign(lot.units);
-                on_close(Closed { units: part, entry_price: lot.price, entry_bar: lot.bar, exit_price: price, exit_bar: bar });
+                on_close(Closed {
+                    units: part,
+                    entry_price: lot.price,
+                    entry_bar: lot.bar,
+                    exit_price: price,
+                    exit_bar: bar,
+                });
                 lot.units -= part;
                 left = 0.0;
             }

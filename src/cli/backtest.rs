@@ -39,13 +39,13 @@ pub struct BacktestArgs {
 #[derive(clap::Args, Debug, Clone)]
 pub struct CostArgs {
     /// Starting cash.
-    #[arg(long, default_value_t = 10_000.0)]
+    #[arg(long, default_value_t = 10_000.0, allow_negative_numbers = true)]
     pub cash: f64,
     /// Commission as a fraction of traded notional per fill (0.001 = 0.1 %).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub commission: f64,
     /// Slippage against the trader per fill, in basis points of the open.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub slippage_bps: f64,
     /// Close a position still open at the end (at the last bar's open) so it counts in the trade stats.
     #[arg(long)]
@@ -88,7 +88,10 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let (strategy, genome) = strategy_and_genome(&args.strategy, &args.params)?;
     let data = args.market.load(None)?;
     if strategy.needs_funding() && data.funding.is_none() {
-        return Err(StrategyError::MissingFunding { strategy: strategy.name().to_string() }.into());
+        return Err(StrategyError::MissingFunding {
+            strategy: strategy.name().to_string(),
+        }
+        .into());
     }
     let targets = strategy.signal(&data, &genome)?;
     let report = run_backtest(&data, &targets, &config)
@@ -101,8 +104,12 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.trades {
         std::fs::write(path, trades_csv(&report)).with_context(|| format!("writing --trades {}", path.display()))?;
     }
-    let params: serde_json::Map<String, serde_json::Value> =
-        strategy.genes().iter().zip(&genome).map(|(g, &v)| (g.name.to_string(), serde_json::json!(v))).collect();
+    let params: serde_json::Map<String, serde_json::Value> = strategy
+        .genes()
+        .iter()
+        .zip(&genome)
+        .map(|(g, &v)| (g.name.to_string(), serde_json::json!(v)))
+        .collect();
     if args.json {
         let out = serde_json::json!({ "strategy": strategy.name(), "params": params, "stats": report.stats });
         println!("{out}");
@@ -154,9 +161,8 @@ fn equity_csv(ts: &[i64], report: &BacktestReport) -> String {
 
 /// One row per closed trade.
 fn trades_csv(report: &BacktestReport) -> String {
-    let mut out = String::from(
-        "entry_bar,exit_bar,entry_time,exit_time,size,entry_price,exit_price,pnl,commission,return_pct\n",
-    );
+    let mut out =
+        String::from("entry_bar,exit_bar,entry_time,exit_time,size,entry_price,exit_price,pnl,commission,return_pct\n");
     for t in &report.trades {
         let _ = writeln!(
             out,

@@ -57,18 +57,36 @@ fn spec_error(e: SweepError) -> anyhow::Error {
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let config = args.costs.config()?;
     let strategy = lookup(&args.strategy)?;
-    let axes = args.grid.iter().map(|g| GridAxis::parse(g)).collect::<Result<Vec<_>, _>>().map_err(spec_error)?;
+    let axes = args
+        .grid
+        .iter()
+        .map(|g| GridAxis::parse(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(spec_error)?;
     let keys: Vec<String> = axes.iter().map(|a| a.key.clone()).collect();
-    let constraints =
-        args.constraints.iter().map(|c| Constraint::parse(c, &keys)).collect::<Result<Vec<_>, _>>().map_err(spec_error)?;
+    let constraints = args
+        .constraints
+        .iter()
+        .map(|c| Constraint::parse(c, &keys))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(spec_error)?;
     if args.heatmap.is_some() && axes.len() < 2 {
         return Err(UsageError("--heatmap needs at least two --grid keys".into()).into());
     }
     let data = args.market.load(None)?;
     if strategy.needs_funding() && data.funding.is_none() {
-        return Err(evoflow::strategy::StrategyError::MissingFunding { strategy: strategy.name().to_string() }.into());
+        return Err(evoflow::strategy::StrategyError::MissingFunding {
+            strategy: strategy.name().to_string(),
+        }
+        .into());
     }
-    let spec = SweepSpec { axes, constraints, maximize: args.maximize.clone(), top: args.top, config };
+    let spec = SweepSpec {
+        axes,
+        constraints,
+        maximize: args.maximize.clone(),
+        top: args.top,
+        config,
+    };
     let result = run_sweep(&data, strategy, &spec).map_err(spec_error)?;
 
     if let Some(path) = &args.heatmap {
@@ -80,8 +98,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             .best
             .iter()
             .map(|p| {
-                let params: serde_json::Map<String, serde_json::Value> =
-                    p.params.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+                let params: serde_json::Map<String, serde_json::Value> = p
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                    .collect();
                 serde_json::json!({ "params": params, "stats": p.stats })
             })
             .collect();
@@ -107,7 +128,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     for k in &keys {
         let _ = write!(header, " {k:>10}");
     }
-    let cols = [spec.maximize.as_str(), "return_pct", "max_drawdown_pct", "num_trades", "win_rate_pct"];
+    let cols = [
+        spec.maximize.as_str(),
+        "return_pct",
+        "max_drawdown_pct",
+        "num_trades",
+        "win_rate_pct",
+    ];
     for c in cols {
         let _ = write!(header, " {c:>18}");
     }
@@ -119,6 +146,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         }
         for c in cols {
             match p.stats.get(c) {
+                Some(v) if c == "num_trades" => {
+                    let _ = write!(line, " {v:>18.0}");
+                }
                 Some(v) => {
                     let _ = write!(line, " {v:>18.6}");
                 }

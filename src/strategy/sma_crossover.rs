@@ -12,17 +12,25 @@ pub struct SmaCrossover;
 /// The registered instance.
 pub static SMA_CROSSOVER: SmaCrossover = SmaCrossover;
 
-const GENES: [GeneSpec; 2] = [GeneSpec::int("fast", 2.0, 200.0, 10.0), GeneSpec::int("slow", 3.0, 500.0, 20.0)];
+const GENES: [GeneSpec; 2] = [
+    GeneSpec::int("fast", 2.0, 200.0, 10.0),
+    GeneSpec::int("slow", 3.0, 500.0, 20.0),
+];
 
 impl SmaCrossover {
     /// The (fast, slow) periods of a genome, checked: fast < slow.
     pub fn periods(genome: &[f64]) -> Result<(usize, usize), StrategyError> {
-        let invalid = |message: String| StrategyError::InvalidParams { strategy: "sma_crossover".into(), message };
+        let invalid = |message: String| StrategyError::InvalidParams {
+            strategy: "sma_crossover".into(),
+            message,
+        };
         let [fast, slow] = genome else {
             return Err(invalid(format!("expected 2 genes (fast, slow), got {}", genome.len())));
         };
         if !(fast.is_finite() && slow.is_finite() && *fast >= 1.0 && *slow >= 1.0) {
-            return Err(invalid(format!("periods must be >= 1, got fast = {fast}, slow = {slow}")));
+            return Err(invalid(format!(
+                "periods must be >= 1, got fast = {fast}, slow = {slow}"
+            )));
         }
         if fast >= slow {
             return Err(invalid(format!("fast ({fast}) must be shorter than slow ({slow})")));

@@ -31,9 +31,19 @@ pub struct Constraint {
 impl Constraint {
     /// Parses `a<b`, `a <= 5`, `10 > fast`, `fast != slow` ...; `params` are the grid keys.
     pub fn parse(spec: &str, params: &[String]) -> Result<Constraint, SweepError> {
-        let bad = |message: String| SweepError::BadConstraint { spec: spec.to_string(), message };
+        let bad = |message: String| SweepError::BadConstraint {
+            spec: spec.to_string(),
+            message,
+        };
         // Two-character operators first.
-        let ops = [("<=", CmpOp::Le), (">=", CmpOp::Ge), ("==", CmpOp::Eq), ("!=", CmpOp::Ne), ("<", CmpOp::Lt), (">", CmpOp::Gt)];
+        let ops = [
+            ("<=", CmpOp::Le),
+            (">=", CmpOp::Ge),
+            ("==", CmpOp::Eq),
+            ("!=", CmpOp::Ne),
+            ("<", CmpOp::Lt),
+            (">", CmpOp::Gt),
+        ];
         let (pos, text, op) = ops
             .iter()
             .filter_map(|(t, op)| spec.find(t).map(|p| (p, *t, *op)))
@@ -50,7 +60,12 @@ impl Constraint {
                 .iter()
                 .position(|p| p == side)
                 .map(Operand::Param)
-                .ok_or_else(|| bad(format!("`{side}` is neither a number nor a grid parameter ({})", params.join(", "))))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "`{side}` is neither a number nor a grid parameter ({})",
+                        params.join(", ")
+                    ))
+                })
         };
         let lhs = operand(&spec[..pos])?;
         let rhs = operand(&spec[pos + text.len()..])?;

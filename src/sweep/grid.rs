@@ -12,7 +12,10 @@ pub struct GridAxis {
 impl GridAxis {
     /// Parses `KEY=LO:HI:STEP` (or `KEY=VALUE` for a single value, or `KEY=LO:HI` with step 1).
     pub fn parse(spec: &str) -> Result<GridAxis, SweepError> {
-        let bad = |message: &str| SweepError::BadGrid { spec: spec.to_string(), message: message.to_string() };
+        let bad = |message: &str| SweepError::BadGrid {
+            spec: spec.to_string(),
+            message: message.to_string(),
+        };
         let (key, range) = spec.split_once('=').ok_or_else(|| bad("expected KEY=LO:HI:STEP"))?;
         let key = key.trim();
         if key.is_empty() {
@@ -41,7 +44,10 @@ impl GridAxis {
         }
         // Computed as lo + k * step (no accumulated rounding).
         let values = (0..count as usize).map(|k| lo + k as f64 * step).collect();
-        Ok(GridAxis { key: key.to_string(), values })
+        Ok(GridAxis {
+            key: key.to_string(),
+            values,
+        })
     }
 }
 
@@ -71,14 +77,24 @@ mod tests {
         assert_eq!(GridAxis::parse("slow=5:500:5").unwrap().values.len(), 100);
         assert_eq!(GridAxis::parse("x=0.1:0.3:0.1").unwrap().values.len(), 3);
         assert_eq!(GridAxis::parse("x=3").unwrap().values, vec![3.0]);
-        for bad in ["fast", "=1:2:1", "fast=a:2:1", "fast=1:2:0", "fast=5:2:1", "fast=1:2:3:4"] {
+        for bad in [
+            "fast",
+            "=1:2:1",
+            "fast=a:2:1",
+            "fast=1:2:0",
+            "fast=5:2:1",
+            "fast=1:2:3:4",
+        ] {
             assert!(GridAxis::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn points_enumerate_the_product_last_axis_fastest() {
-        let axes = [GridAxis::parse("a=1:2:1").unwrap(), GridAxis::parse("b=10:30:10").unwrap()];
+        let axes = [
+            GridAxis::parse("a=1:2:1").unwrap(),
+            GridAxis::parse("b=10:30:10").unwrap(),
+        ];
         assert_eq!(grid_size(&axes), 6);
         let mut p = Vec::new();
         let all: Vec<Vec<f64>> = (0..6)

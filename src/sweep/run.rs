@@ -93,15 +93,26 @@ impl Evaluator<'_> {
 /// Backtests every grid point satisfying the constraints, on all cores, and ranks them.
 pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -> Result<SweepResult, SweepError> {
     if !NUMERIC_FIELDS.contains(&spec.maximize.as_str()) {
-        return Err(SweepError::UnknownField { field: spec.maximize.clone(), known: NUMERIC_FIELDS.join(", ") });
+        return Err(SweepError::UnknownField {
+            field: spec.maximize.clone(),
+            known: NUMERIC_FIELDS.join(", "),
+        });
     }
     let genes = strategy.genes();
     let mut gene_of_axis = Vec::with_capacity(spec.axes.len());
     for axis in &spec.axes {
-        let bad = |message: String| SweepError::BadGrid { spec: axis.key.clone(), message };
+        let bad = |message: String| SweepError::BadGrid {
+            spec: axis.key.clone(),
+            message,
+        };
         let g = genes.iter().position(|g| g.name == axis.key).ok_or_else(|| {
             let known: Vec<&str> = genes.iter().map(|g| g.name).collect();
-            bad(format!("strategy `{}` has no parameter `{}`; its parameters: {}", strategy.name(), axis.key, known.join(", ")))
+            bad(format!(
+                "strategy `{}` has no parameter `{}`; its parameters: {}",
+                strategy.name(),
+                axis.key,
+                known.join(", ")
+            ))
         })?;
         if gene_of_axis.contains(&g) {
             return Err(bad("the same parameter appears in two --grid flags".into()));
@@ -109,7 +120,10 @@ pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -
         let gene = &genes[g];
         for &v in &axis.values {
             if v < gene.min || v > gene.max {
-                return Err(bad(format!("{v} is outside the range of `{}`: [{}, {}]", gene.name, gene.min, gene.max)));
+                return Err(bad(format!(
+                    "{v} is outside the range of `{}`: [{}, {}]",
+                    gene.name, gene.min, gene.max
+                )));
             }
             if gene.integer && v.fract() != 0.0 {
                 return Err(bad(format!("`{}` is an integer parameter, got {v}", gene.name)));
@@ -119,7 +133,10 @@ pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -
     }
     let size = grid_size(&spec.axes);
     if size > MAX_POINTS {
-        return Err(SweepError::TooLarge { points: size, limit: MAX_POINTS });
+        return Err(SweepError::TooLarge {
+            points: size,
+            limit: MAX_POINTS,
+        });
     }
     let size = size as usize;
     let ctx = BacktestContext::new(data)?;
@@ -145,14 +162,27 @@ pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -
         let series: Vec<Vec<f64>> = needed
             .par_iter()
             .enumerate()
-            .map(|(p, &need)| if need && p >= 1 { sma(close, p).unwrap_or_default() } else { Vec::new() })
+            .map(|(p, &need)| {
+                if need && p >= 1 {
+                    sma(close, p).unwrap_or_default()
+                } else {
+                    Vec::new()
+                }
+            })
             .collect();
         Some(series)
     } else {
         None
     };
 
-    let eval = Evaluator { ctx, strategy, gene_of_axis, defaults, smas, config: spec.config };
+    let eval = Evaluator {
+        ctx,
+        strategy,
+        gene_of_axis,
+        defaults,
+        smas,
+        config: spec.config,
+    };
     let field = spec.maximize.as_str();
     let outcomes: Vec<Option<(usize, Option<f64>)>> = (0..size)
         .into_par_iter()
@@ -164,7 +194,12 @@ pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -
                     return Ok(None);
                 }
                 eval.genome(point, genome);
-                Ok(Some((idx, eval.eval(genome, changes)?.map(|s| s.get(field)).unwrap_or(Some(f64::NAN)))))
+                Ok(Some((
+                    idx,
+                    eval.eval(genome, changes)?
+                        .map(|s| s.get(field))
+                        .unwrap_or(Some(f64::NAN)),
+                )))
             },
         )
         .collect::<Result<_, _>>()?;
@@ -200,7 +235,12 @@ pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -
             best.push(SweepPoint { params, stats });
         }
     }
-    Ok(SweepResult { evaluated: scored.len(), skipped, best, values })
+    Ok(SweepResult {
+        evaluated: scored.len(),
+        skipped,
+        best,
+        values,
+    })
 }
 
 /// Orders ranked values: larger first, undefined last.
