@@ -303,7 +303,7 @@ fn lcg_targets(n: usize, seed: u64) -> Vec<f64> {
     (0..n)
         .map(|_| {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            if (s >> 33) % 40 == 0 {
+            if (s >> 33).is_multiple_of(40) {
                 t = [-1.0, -0.5, 0.0, 0.0, 0.3, 1.0][((s >> 40) % 6) as usize];
             }
             t

@@ -412,25 +412,20 @@ pub(crate) fn simulate<R: Recorder>(
     let mut prev_decision: Option<usize> = None;
     while bar <= last && !sim.ruined {
         // The next fill: a change decided at bar d fills at d + 1 (never after the last bar).
-        let next = loop {
-            match changes.next() {
-                None => break None,
-                Some(ch) => {
-                    if !(ch.target.is_finite() && (-1.0..=1.0).contains(&ch.target)) {
-                        return Err(BacktestError::InvalidTarget {
-                            bar: ch.bar,
-                            value: ch.target,
-                        });
-                    }
-                    if prev_decision.is_some_and(|p| ch.bar <= p) {
-                        return Err(BacktestError::UnorderedChanges { bar: ch.bar });
-                    }
-                    prev_decision = Some(ch.bar);
-                    if ch.bar >= last {
-                        break None;
-                    }
-                    break Some(ch);
+        let next = match changes.next() {
+            None => None,
+            Some(ch) => {
+                if !(ch.target.is_finite() && (-1.0..=1.0).contains(&ch.target)) {
+                    return Err(BacktestError::InvalidTarget {
+                        bar: ch.bar,
+                        value: ch.target,
+                    });
                 }
+                if prev_decision.is_some_and(|p| ch.bar <= p) {
+                    return Err(BacktestError::UnorderedChanges { bar: ch.bar });
+                }
+                prev_decision = Some(ch.bar);
+                (ch.bar < last).then_some(ch)
             }
         };
         let fill_bar = next.map_or(last, |ch| ch.bar + 1);

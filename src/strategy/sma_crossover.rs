@@ -152,6 +152,6 @@ mod tests {
         assert_eq!(t.len(), data.bars.len());
         assert!(t[..30].iter().all(|&x| x == 0.0));
         assert!(t.iter().all(|&x| x == 0.0 || x == 1.0));
-        assert!(t.iter().any(|&x| x == 1.0));
+        assert!(t.contains(&1.0));
     }
 }
