@@ -114,7 +114,12 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
         let out = serde_json::json!({ "strategy": strategy.name(), "params": params, "stats": report.stats });
         println!("{out}");
     } else {
-        let params: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let params: Vec<String> = strategy
+            .genes()
+            .iter()
+            .zip(&genome)
+            .map(|(g, v)| format!("{}={v}", g.name))
+            .collect();
         println!("{} on {} ({})", strategy.name(), data.source, params.join(", "));
         print!("{}", stats_table(&report.stats));
     }
