@@ -19,6 +19,9 @@ Details that make the two sides comparable:
   evoflow's exact fractional sizing units = equity / (price * (1 + commission)).
 * The index is converted to datetime64[ns] (pandas 3 would infer microseconds), so mean
   durations are truncated to nanoseconds before backtesting.py rounds them up.
+* No `spread`: backtesting.py applies it to entry fills only (a position is closed at the raw
+  open) and sizes entries with the commission of the unadjusted price, so it is not the same
+  thing as evoflow's `slippage_bps`, which moves every fill (entry and exit) against the trader.
 * Orders are not placed on the final bar: with finalize_trades=True backtesting.py would fill
   them at that bar's open in its extra broker pass; evoflow never fills the last bar's signal.
 
