@@ -91,21 +91,43 @@ pub fn crossover_changes(fast: &[f64], slow: &[f64], out: &mut Vec<TargetChange>
     if n < 2 {
         return;
     }
+    let (fast, slow) = (&fast[..n], &slow[..n]);
+    // Bit masks of "fast < slow" and "fast > slow" per 64-bar block (branch-free, so the
+    // compiler vectorises it); crossings are then found with bit operations and only the
+    // rare crossing bars run the position logic.
     let mut long = false;
-    let mut prev_below = fast[0] < slow[0];
-    let mut prev_above = fast[0] > slow[0];
-    for (bar, (&f, &s)) in fast[..n].iter().zip(&slow[..n]).enumerate().skip(1) {
-        let below = f < s;
-        let above = f > s;
-        if !long && prev_below && above {
-            long = true;
-            out.push(TargetChange { bar, target: 1.0 });
-        } else if long && prev_above && below {
-            long = false;
-            out.push(TargetChange { bar, target: 0.0 });
+    let mut prev_below = false;
+    let mut prev_above = false;
+    for (block, (f, s)) in fast.chunks(64).zip(slow.chunks(64)).enumerate() {
+        let mut below = 0u64;
+        let mut above = 0u64;
+        for (k, (&a, &b)) in f.iter().zip(s).enumerate() {
+            below |= ((a < b) as u64) << k;
+            above |= ((a > b) as u64) << k;
         }
-        prev_below = below;
-        prev_above = above;
+        // Bar k's previous-bar state is bit k of the mask shifted up by one.
+        let below_before = (below << 1) | prev_below as u64;
+        let above_before = (above << 1) | prev_above as u64;
+        let mut crossings = (below_before & above) | (above_before & below);
+        if block == 0 {
+            crossings &= !1; // bar 0 has no previous bar
+        }
+        while crossings != 0 {
+            let k = crossings.trailing_zeros() as usize;
+            crossings &= crossings - 1;
+            let bar = block * 64 + k;
+            let up = above >> k & 1 == 1;
+            if up && !long {
+                long = true;
+                out.push(TargetChange { bar, target: 1.0 });
+            } else if !up && long {
+                long = false;
+                out.push(TargetChange { bar, target: 0.0 });
+            }
+        }
+        let last = f.len() - 1;
+        prev_below = below >> last & 1 == 1;
+        prev_above = above >> last & 1 == 1;
     }
 }
 
@@ -143,6 +165,38 @@ mod tests {
                 TargetChange { bar: 3, target: 1.0 }
             ]
         );
+    }
+
+    /// The plain sequential rule, for comparison with the bit-mask scan.
+    fn reference(fast: &[f64], slow: &[f64]) -> Vec<TargetChange> {
+        let mut out = Vec::new();
+        let mut long = false;
+        for bar in 1..fast.len() {
+            let up = fast[bar - 1] < slow[bar - 1] && fast[bar] > slow[bar];
+            let down = fast[bar - 1] > slow[bar - 1] && fast[bar] < slow[bar];
+            if up && !long {
+                long = true;
+                out.push(TargetChange { bar, target: 1.0 });
+            } else if down && long {
+                long = false;
+                out.push(TargetChange { bar, target: 0.0 });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn bit_mask_scan_equals_the_sequential_rule() {
+        let data = load_sample("eurusd-1h").unwrap();
+        let close = &data.bars.close;
+        let mut out = Vec::new();
+        for (f, s) in [(2, 3), (3, 7), (10, 20), (10, 30), (64, 65), (50, 200)] {
+            let (f, s) = (sma(close, f).unwrap(), sma(close, s).unwrap());
+            for len in [0, 1, 2, 63, 64, 65, 128, 129, close.len()] {
+                crossover_changes(&f[..len], &s[..len], &mut out);
+                assert_eq!(out, reference(&f[..len], &s[..len]), "len {len}");
+            }
+        }
     }
 
     #[test]
