@@ -97,9 +97,9 @@ fn table_output_lists_the_top_points() {
         "sample:goog-1d",
         "--strategy",
         "sma_crossover",
+        // Several axes after one --grid.
         "--grid",
         "fast=5:10:5",
-        "--grid",
         "slow=20:30:10",
         "--maximize",
         "return_pct",

@@ -19,8 +19,8 @@ pub struct SweepArgs {
     /// Strategy name (see `evoflow seeds`).
     #[arg(long)]
     pub strategy: String,
-    /// A grid axis `KEY=LO:HI:STEP` (repeatable; the points are their cartesian product).
-    #[arg(long = "grid", value_name = "KEY=LO:HI:STEP", required = true)]
+    /// Grid axes `KEY=LO:HI:STEP` (one or more per flag, repeatable; the points are their cartesian product).
+    #[arg(long = "grid", value_name = "KEY=LO:HI:STEP", required = true, num_args = 1..)]
     pub grid: Vec<String>,
     /// Only run points satisfying this comparison, e.g. `fast<slow` or `fast<=50` (repeatable).
     #[arg(long = "constraint", value_name = "A<B")]
