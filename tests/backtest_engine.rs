@@ -334,3 +334,19 @@ fn fast_path_equals_full_path() {
         }
     }
 }
+
+#[test]
+fn a_shared_context_moves_into_threads_and_agrees() {
+    fn assert_send_sync<T: Send + Sync + 'static>(_: &T) {}
+    let data = std::sync::Arc::new(load_sample("goog-1d").unwrap());
+    let shared = std::sync::Arc::new(BacktestContext::shared(data.clone()).unwrap());
+    assert_send_sync(&shared);
+    let targets = lcg_targets(data.bars.len(), 7);
+    let config = cfg(0.001, 2.0, false);
+    let want = run_backtest_stats(&data, &targets, &config).unwrap();
+    let handle = {
+        let (shared, targets) = (shared.clone(), targets.clone());
+        std::thread::spawn(move || shared.run_stats(&targets, &config).unwrap())
+    };
+    assert_eq!(handle.join().unwrap(), want);
+}

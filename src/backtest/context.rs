@@ -1,16 +1,38 @@
 //! `BacktestContext`: everything about one market-data set that every backtest on it shares, computed once.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use crate::market::{format_timestamp_ms, MarketData};
 
 use super::calendar::Calendar;
 use super::BacktestError;
 
+/// The market data a context reads: borrowed, or shared through an `Arc` (then the context
+/// is `'static` and can move into threads or dataflow operators).
+#[derive(Debug, Clone)]
+pub(crate) enum DataRef<'a> {
+    Borrowed(&'a MarketData),
+    Shared(Arc<MarketData>),
+}
+
+impl Deref for DataRef<'_> {
+    type Target = MarketData;
+    fn deref(&self) -> &MarketData {
+        match self {
+            DataRef::Borrowed(d) => d,
+            DataRef::Shared(d) => d,
+        }
+    }
+}
+
 /// Per-data precomputation (calendar groups, centred market log returns, funding per bar).
 /// Build it once and run many backtests on it (sweeps, evolution): the per-run cost is then
-/// only the simulation itself.
+/// only the simulation itself. `BacktestContext::new(&data)` borrows the data;
+/// `BacktestContext::shared(Arc<MarketData>)` gives a `'static`, `Send + Sync` context.
 #[derive(Debug, Clone)]
 pub struct BacktestContext<'a> {
-    pub(crate) data: &'a MarketData,
+    pub(crate) data: DataRef<'a>,
     pub(crate) calendar: Calendar,
     /// Number of resampling-period ends in bars `[0, i)`, `n + 1` entries.
     pub(crate) group_end_prefix: Vec<u32>,
@@ -33,6 +55,10 @@ pub struct BacktestContext<'a> {
 impl<'a> BacktestContext<'a> {
     /// Checks the bars (at least one; open and close finite and > 0) and precomputes.
     pub fn new(data: &'a MarketData) -> Result<Self, BacktestError> {
+        Self::build(DataRef::Borrowed(data))
+    }
+
+    fn build(data: DataRef<'a>) -> Result<Self, BacktestError> {
         let bars = &data.bars;
         let n = bars.len();
         if n == 0 || bars.open.len() != n || bars.close.len() != n {
@@ -83,6 +109,8 @@ impl<'a> BacktestContext<'a> {
             Some(f) => funding_per_bar(ts, &f.time_ms, &f.rate),
             None => Vec::new(),
         };
+        let (start, end) = (format_timestamp_ms(ts[0]), format_timestamp_ms(ts[n - 1]));
+        let buy_hold_return_pct = (c[n - 1] - c[0]) / c[0] * 100.0;
 
         Ok(BacktestContext {
             data,
@@ -92,9 +120,9 @@ impl<'a> BacktestContext<'a> {
             yc,
             syy,
             funding,
-            start: format_timestamp_ms(ts[0]),
-            end: format_timestamp_ms(ts[n - 1]),
-            buy_hold_return_pct: (c[n - 1] - c[0]) / c[0] * 100.0,
+            start,
+            end,
+            buy_hold_return_pct,
         })
     }
 
@@ -109,8 +137,16 @@ impl<'a> BacktestContext<'a> {
     }
 
     /// The market data.
-    pub fn data(&self) -> &'a MarketData {
-        self.data
+    pub fn data(&self) -> &MarketData {
+        &self.data
+    }
+}
+
+impl BacktestContext<'static> {
+    /// A context owning a share of the data: `'static`, so it can be moved into threads
+    /// (e.g. one `Arc<BacktestContext<'static>>` for all evaluation workers).
+    pub fn shared(data: Arc<MarketData>) -> Result<Self, BacktestError> {
+        Self::build(DataRef::Shared(data))
     }
 }
 
