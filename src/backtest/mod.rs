@@ -6,6 +6,22 @@
 //! for sweeps and evolution: the same simulation with nothing recorded, so it yields the very
 //! same `Stats`.
 //!
+//! Agreement with backtesting.py 0.6.6 (`FractionalBacktest`, `trade_on_close=False`) is
+//! checked field for field by `tests/backtest_vs_backtestingpy.rs` (largest relative
+//! difference ~2e-11). Where the two can differ, by design:
+//! * backtesting.py sizes in whole units (`FractionalBacktest`: whole `fractional_unit`s);
+//!   evoflow's units are real numbers (the limit of an infinitely small unit).
+//! * backtesting.py starts its loop after the warm-up of indicators registered with
+//!   `Strategy.I` and measures Buy & Hold from there; evoflow has no indicator registry:
+//!   decisions start at bar 0 (filled at bar 1) and Buy & Hold runs from the first close.
+//! * backtesting.py's `spread` moves entry fills only and sizes with the commission of the
+//!   unadjusted price; evoflow's `slippage_bps` moves every fill, entries and exits.
+//! * With `finalize_trades`, backtesting.py also fills orders placed on the last bar (at that
+//!   bar's open); evoflow never fills the last bar's signal.
+//! * Values backtesting.py reports as NaN or ±inf are `None`; "Commissions" is 0 rather than
+//!   absent when there are none; in backtesting.py's degenerate case of a drawdown on the
+//!   last bar only, its drawdown "durations" (not times there) are `None`.
+//!
 //! ```
 //! use evoflow::backtest::{run_backtest, BacktestConfig};
 //! let data = evoflow::market::sample::load_sample("goog-1d").unwrap();
