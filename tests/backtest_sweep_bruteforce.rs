@@ -4,7 +4,7 @@ use evoflow::backtest::{run_backtest, BacktestConfig};
 use evoflow::market::sample::load_sample;
 use evoflow::strategy::sma_crossover::SMA_CROSSOVER;
 use evoflow::strategy::Strategy;
-use evoflow::sweep::{run_sweep, Constraint, GridAxis, SweepSpec};
+use evoflow::sweep::{grid_point, run_sweep, Constraint, GridAxis, SweepSpec};
 
 #[test]
 fn full_hourly_grid_matches_brute_force_point_for_point() {
@@ -29,11 +29,13 @@ fn full_hourly_grid_matches_brute_force_point_for_point() {
     assert_eq!(result.skipped, 0);
 
     let mut brute_best: Option<(f64, Vec<f64>)> = None;
-    for (point, value) in &result.values {
-        let targets = SMA_CROSSOVER.signal(&data, point).unwrap();
+    let mut point = Vec::new();
+    for &(idx, value) in &result.values {
+        grid_point(&spec.axes, idx, &mut point);
+        let targets = SMA_CROSSOVER.signal(&data, &point).unwrap();
         let report = run_backtest(&data, &targets, &spec.config).unwrap();
         let want = report.stats.sharpe_ratio;
-        assert_eq!(*value, want, "point {point:?}");
+        assert_eq!(value, want, "point {point:?}");
         if let Some(v) = want {
             if brute_best.as_ref().is_none_or(|(b, _)| v > *b) {
                 brute_best = Some((v, point.clone()));

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{GridAxis, SweepResult};
+use super::{grid_point, GridAxis, SweepResult};
 
 /// A CSV matrix: one row per value of the first grid key, one column per value of the second,
 /// each cell the best (largest) value of the statistic over the other keys; empty where no
@@ -12,7 +12,9 @@ use super::{GridAxis, SweepResult};
 pub fn heatmap_csv(axes: &[GridAxis], result: &SweepResult) -> Option<String> {
     let (a0, a1) = (axes.first()?, axes.get(1)?);
     let mut cells: BTreeMap<(usize, usize), f64> = BTreeMap::new();
-    for (point, value) in &result.values {
+    let mut point = Vec::new();
+    for &(idx, value) in &result.values {
+        grid_point(axes, idx, &mut point);
         let (Some(i), Some(j), Some(v)) = (
             a0.values.iter().position(|x| *x == point[0]),
             a1.values.iter().position(|x| *x == point[1]),
@@ -20,8 +22,8 @@ pub fn heatmap_csv(axes: &[GridAxis], result: &SweepResult) -> Option<String> {
         ) else {
             continue;
         };
-        let cell = cells.entry((i, j)).or_insert(*v);
-        *cell = cell.max(*v);
+        let cell = cells.entry((i, j)).or_insert(v);
+        *cell = cell.max(v);
     }
     let mut out = format!("{}\\{}", a0.key, a1.key);
     for v in &a1.values {

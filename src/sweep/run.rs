@@ -16,7 +16,7 @@ use crate::strategy::{Strategy, StrategyError};
 pub const DEFAULT_MAXIMIZE: &str = "sharpe_ratio";
 
 /// The most points a sweep accepts.
-pub const MAX_POINTS: u128 = 50_000_000;
+pub const MAX_POINTS: u128 = 20_000_000;
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -47,8 +47,9 @@ pub struct SweepResult {
     pub skipped: usize,
     /// The best `top` points, best first.
     pub best: Vec<SweepPoint>,
-    /// Every evaluated point: (grid values, ranked field value), in grid order.
-    pub values: Vec<(Vec<f64>, Option<f64>)>,
+    /// Every evaluated point: (grid index, ranked field value), in grid order; the point's
+    /// values are `grid_point(&spec.axes, index, ..)`.
+    pub values: Vec<(usize, Option<f64>)>,
 }
 
 /// How the genome is built from a grid point and how a point is evaluated.
@@ -184,42 +185,31 @@ pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -
         config: spec.config,
     };
     let field = spec.maximize.as_str();
-    let outcomes: Vec<Option<(usize, Option<f64>)>> = (0..size)
+    // Per evaluated point: (grid index, Some(value)), or (index, None) when the strategy
+    // rejected the parameters. Points failing a constraint are dropped.
+    let outcomes: Vec<(usize, Option<Option<f64>>)> = (0..size)
         .into_par_iter()
         .map_init(
             || (Vec::new(), Vec::new(), Vec::new()),
-            |(point, genome, changes), idx| -> Result<Option<(usize, Option<f64>)>, SweepError> {
+            |(point, genome, changes), idx| -> Option<Result<(usize, Option<Option<f64>>), SweepError>> {
                 grid_point(&spec.axes, idx, point);
                 if !spec.constraints.iter().all(|c| c.holds(point)) {
-                    return Ok(None);
+                    return None;
                 }
                 eval.genome(point, genome);
-                Ok(Some((
-                    idx,
-                    eval.eval(genome, changes)?
-                        .map(|s| s.get(field))
-                        .unwrap_or(Some(f64::NAN)),
-                )))
+                Some(
+                    eval.eval(genome, changes)
+                        .map(|stats| (idx, stats.map(|s| s.get(field)))),
+                )
             },
         )
+        .flatten()
         .collect::<Result<_, _>>()?;
 
-    // Some(NaN) marks a point the strategy rejected (skipped).
-    let mut scored: Vec<(usize, Option<f64>)> = Vec::new();
-    let mut skipped = 0;
-    for (idx, v) in outcomes.into_iter().flatten() {
-        match v {
-            Some(x) if x.is_nan() => skipped += 1,
-            v => scored.push((idx, v)),
-        }
-    }
-    let values: Vec<(Vec<f64>, Option<f64>)> = scored
-        .iter()
-        .map(|&(idx, v)| {
-            let mut p = Vec::new();
-            grid_point(&spec.axes, idx, &mut p);
-            (p, v)
-        })
+    let skipped = outcomes.iter().filter(|(_, v)| v.is_none()).count();
+    let scored: Vec<(usize, Option<f64>)> = outcomes
+        .into_iter()
+        .filter_map(|(idx, v)| v.map(|v| (idx, v)))
         .collect();
     let mut ranked = scored.clone();
     ranked.sort_by(|a, b| rank(a.1, b.1).then(a.0.cmp(&b.0)));
@@ -239,7 +229,7 @@ pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -
         evaluated: scored.len(),
         skipped,
         best,
-        values,
+        values: scored,
     })
 }
 
