@@ -51,6 +51,12 @@ SAMPLES = {
         (20, 60, 0.0, True, False),
         (3, 7, 0.0005, False, False),
     ]),
+    # The daily sample re-dated to consecutive calendar days (weekends included), so that
+    # backtesting.py annualises with 365 days instead of 252.
+    "goog-every-day": ("goog_daily.csv", 1e-12, [
+        (10, 20, 0.0, False, False),
+        (10, 30, 0.001, True, False),
+    ]),
     "eurusd-1h": ("eurusd_hourly.csv", 1e-10, [
         (10, 20, 0.0, False, False),
         (10, 30, 0.0002, True, True),
@@ -171,6 +177,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     for name, (csv_name, unit, cases) in SAMPLES.items():
         df = load(csv_name)
+        if name == "goog-every-day":
+            df.index = pd.DatetimeIndex(df.index[0] + pd.to_timedelta(np.arange(len(df)), unit="D"))
         out = {
             "generator": "scripts/backtesting_fixtures.py",
             "backtesting_version": bt_version,
