@@ -454,29 +454,6 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::log_ratio;
-
-    #[test]
-    fn log_ratio_agrees_with_ln() {
-        let mut worst: f64 = 0.0;
-        for k in 1..20_000 {
-            let r = 0.5 + k as f64 * 5e-5; // ratios 0.50005 .. 1.5
-            let b = 10_000.0 + k as f64;
-            let a = b * r;
-            let want = (a / b).ln();
-            let got = log_ratio(a, b);
-            // `(a / b).ln()` itself carries the rounding of `a / b` (~1e-16 absolute).
-            worst = worst.max((got - want).abs());
-        }
-        assert!(worst < 1e-15, "worst absolute difference {worst:e}");
-        assert_eq!(log_ratio(5.0, 5.0), 0.0);
-        assert_eq!(log_ratio(0.0, 5.0), f64::NEG_INFINITY);
-        assert!(log_ratio(0.0, 0.0).is_nan());
-    }
-}
-
 /// Runs the simulation over the target changes (decision bars strictly increasing).
 pub(crate) fn simulate<R: Recorder>(
     ctx: &BacktestContext<'_>,
@@ -548,4 +525,27 @@ pub(crate) fn changes_of(targets: &[f64], bars: usize) -> Result<Vec<TargetChang
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_ratio;
+
+    #[test]
+    fn log_ratio_agrees_with_ln() {
+        let mut worst: f64 = 0.0;
+        for k in 1..20_000 {
+            let r = 0.5 + k as f64 * 5e-5; // ratios 0.50005 .. 1.5
+            let b = 10_000.0 + k as f64;
+            let a = b * r;
+            let want = (a / b).ln();
+            let got = log_ratio(a, b);
+            // `(a / b).ln()` itself carries the rounding of `a / b` (~1e-16 absolute).
+            worst = worst.max((got - want).abs());
+        }
+        assert!(worst < 1e-15, "worst absolute difference {worst:e}");
+        assert_eq!(log_ratio(5.0, 5.0), 0.0);
+        assert_eq!(log_ratio(0.0, 5.0), f64::NEG_INFINITY);
+        assert!(log_ratio(0.0, 0.0).is_nan());
+    }
 }

@@ -187,11 +187,12 @@ pub fn run_sweep(data: &MarketData, strategy: &dyn Strategy, spec: &SweepSpec) -
     let field = spec.maximize.as_str();
     // Per evaluated point: (grid index, Some(value)), or (index, None) when the strategy
     // rejected the parameters. Points failing a constraint are dropped.
-    let outcomes: Vec<(usize, Option<Option<f64>>)> = (0..size)
+    type Outcome = (usize, Option<Option<f64>>);
+    let outcomes: Vec<Outcome> = (0..size)
         .into_par_iter()
         .map_init(
             || (Vec::new(), Vec::new(), Vec::new()),
-            |(point, genome, changes), idx| -> Option<Result<(usize, Option<Option<f64>>), SweepError>> {
+            |(point, genome, changes), idx| -> Option<Result<Outcome, SweepError>> {
                 grid_point(&spec.axes, idx, point);
                 if !spec.constraints.iter().all(|c| c.holds(point)) {
                     return None;
