@@ -3,6 +3,7 @@
 mod gene;
 mod params;
 mod registry;
+pub mod sma_crossover;
 
 pub use gene::{clamp_genome, Clamp, GeneSpec};
 pub use params::{parse_param_assignments, resolve_params, ResolvedParams};
