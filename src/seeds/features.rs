@@ -186,10 +186,7 @@ pub fn realign(v: Vec<f64>) -> Vec<f64> {
 /// Applies an indicator to the part of `values` from its first finite value on (indicators
 /// built on running sums would otherwise carry a leading NaN forever), re-aligned to `values`'
 /// indices with NaN before that point.
-pub fn on_finite_tail<E>(
-    values: &[f64],
-    indicator: impl FnOnce(&[f64]) -> Result<Vec<f64>, E>,
-) -> Result<Vec<f64>, E> {
+pub fn on_finite_tail<E>(values: &[f64], indicator: impl FnOnce(&[f64]) -> Result<Vec<f64>, E>) -> Result<Vec<f64>, E> {
     let start = values.iter().position(|v| v.is_finite()).unwrap_or(values.len());
     let mut out = vec![f64::NAN; start];
     out.extend(indicator(&values[start..])?);

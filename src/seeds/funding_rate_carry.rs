@@ -47,7 +47,9 @@ impl Strategy for FundingRateCarry {
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         // An empty series (e.g. a slice before the first event) is data with no known events yet.
         let Some(funding) = &data.funding else {
-            return Err(StrategyError::MissingFunding { strategy: self.name().to_string() });
+            return Err(StrategyError::MissingFunding {
+                strategy: self.name().to_string(),
+            });
         };
         let g = genes(&GENES, genome);
         let (threshold, min_hold, momentum, reversal, persist) = (g[0], int(g[1]), g[2], g[3], int(g[4]));

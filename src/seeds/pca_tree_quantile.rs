@@ -12,11 +12,11 @@ use crate::market::MarketData;
 use crate::strategy::{GeneSpec, Genome, Strategy, StrategyError, StrategyType};
 
 /// The model is retrained every this many bars (at bars that are multiples of it).
-pub const RETRAIN_EVERY: usize = 100;
+pub const RETRAIN_EVERY: usize = 250;
 /// Minimum rows per leaf of each regression tree (limits overfitting to single bars).
 const MIN_SAMPLES_LEAF: usize = 5;
 
-/// Every 100 bars (at bar r, a multiple of 100) fit, on the last `feature_window` rows t whose
+/// Every 250 bars (at bar r, a multiple of 250; chosen for speed) fit, on the last `feature_window` rows t whose
 /// 5-bar forward return is already known (t + 5 <= r): a standard scaler on all 15 engineered
 /// features, PCA to `pca_components` components, and a random forest (smartcore, bootstrap
 /// and feature sampling seeded from the genome's bits) of `n_estimators` trees of depth at
@@ -47,7 +47,7 @@ impl Strategy for PcaTreeQuantile {
     }
     fn doc(&self) -> &'static str {
         "Standardise the 15 engineered features, PCA to pca_components, random forest (n_estimators trees, depth \
-         tree_depth) regressing the 5-bar forward return; retrained every 100 bars on the last feature_window rows \
+         tree_depth) regressing the 5-bar forward return; retrained every 250 bars on the last feature_window rows \
          whose label is already known. Long when the prediction's percentile among the last feature_window \
          predictions is above max(q, 1 - q) (q = signal_quantile), short below min(q, 1 - q); size in \
          quantile_bins steps by depth into the tail."

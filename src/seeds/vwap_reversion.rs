@@ -83,29 +83,83 @@ impl Strategy for VwapReversion {
 
 /// Volume-weighted standard deviation of the typical price over the `period` bars ending at i,
 /// around `vwap[i]` (equal weights when the window has no volume); NaN where `vwap` is NaN.
+///
+/// O(n) with running sums of w, w·x and w·x², x = typical price minus bar 0's (so the sums do
+/// not cancel catastrophically), re-summed from scratch every `period` bars to bound drift; the
+/// re-sum points depend only on the bar index, so the value at bar i never depends on later bars.
 fn weighted_sd(data: &MarketData, vwap: &[f64], period: usize) -> Vec<f64> {
     let b = &data.bars;
-    let tp: Vec<f64> = (0..b.len())
-        .map(|i| (b.high[i] + b.low[i] + b.close[i]) / 3.0)
-        .collect();
-    (0..b.len())
-        .map(|i| {
-            if !vwap[i].is_finite() || i + 1 < period {
-                return f64::NAN;
+    let n = b.len();
+    let mut out = vec![f64::NAN; n];
+    if n == 0 {
+        return out;
+    }
+    let tp = |i: usize| (b.high[i] + b.low[i] + b.close[i]) / 3.0;
+    let origin = tp(0);
+    let x = |i: usize| tp(i) - origin;
+    // Sums for volume weights and for equal weights (used when the window has no volume).
+    let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
+    let (mut e1, mut e2) = (0.0, 0.0);
+    for i in 0..n {
+        if i >= period && (i - period).is_multiple_of(period) {
+            let w = i + 1 - period..i;
+            s0 = w.clone().map(|j| b.volume[j]).sum();
+            s1 = w.clone().map(|j| b.volume[j] * x(j)).sum();
+            s2 = w.clone().map(|j| b.volume[j] * x(j) * x(j)).sum();
+            e1 = w.clone().map(x).sum();
+            e2 = w.map(|j| x(j) * x(j)).sum();
+        } else if i >= period {
+            let j = i - period;
+            let (v, xj) = (b.volume[j], x(j));
+            s0 -= v;
+            s1 -= v * xj;
+            s2 -= v * xj * xj;
+            e1 -= xj;
+            e2 -= xj * xj;
+        }
+        let (v, xi) = (b.volume[i], x(i));
+        s0 += v;
+        s1 += v * xi;
+        s2 += v * xi * xi;
+        e1 += xi;
+        e2 += xi * xi;
+        if i + 1 < period || !vwap[i].is_finite() {
+            continue;
+        }
+        let m = vwap[i] - origin;
+        let (w, wx, wxx) = if s0 > 0.0 {
+            (s0, s1, s2)
+        } else {
+            (period as f64, e1, e2)
+        };
+        let var = (wxx - 2.0 * m * wx + m * m * w) / w;
+        out[i] = var.max(0.0).sqrt();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::sample::load_sample;
+
+    #[test]
+    fn running_weighted_sd_matches_direct_sum() {
+        for name in ["eurusd-1h", "goog-1d"] {
+            let d = load_sample(name).unwrap();
+            let b = &d.bars;
+            for period in [10, 50, 200] {
+                let vwap = rolling_vwap(&b.high, &b.low, &b.close, &b.volume, period).unwrap();
+                let fast = weighted_sd(&d, &vwap, period);
+                for i in (period - 1)..b.len() {
+                    let w = i + 1 - period..=i;
+                    let tp = |j: usize| (b.high[j] + b.low[j] + b.close[j]) / 3.0;
+                    let vol: f64 = b.volume[w.clone()].iter().sum();
+                    let num: f64 = w.map(|j| b.volume[j] * (tp(j) - vwap[i]).powi(2)).sum();
+                    let direct = (num / vol).sqrt();
+                    assert!((fast[i] - direct).abs() <= 1e-6 * direct.max(1e-9), "{name} p={period} bar {i}");
+                }
             }
-            let w = i + 1 - period..=i;
-            let vol: f64 = b.volume[w.clone()].iter().sum();
-            let (mut num, mut den) = (0.0, 0.0);
-            for j in w {
-                let wt = if vol > 0.0 { b.volume[j] } else { 1.0 };
-                num += wt * (tp[j] - vwap[i]).powi(2);
-                den += wt;
-            }
-            if den > 0.0 {
-                (num / den).sqrt()
-            } else {
-                f64::NAN
-            }
-        })
-        .collect()
+        }
+    }
 }
