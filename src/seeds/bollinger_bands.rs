@@ -68,9 +68,9 @@ impl Strategy for BollingerBands {
             }
             let pct_b = (c - lo) / (up - lo);
             // Exits.
-            if pos > 0.0 && ((breakout && c < mid) || (!breakout && c >= mid)) {
-                pos = 0.0;
-            } else if pos < 0.0 && ((breakout && c > mid) || (!breakout && c <= mid)) {
+            let long_exit = pos > 0.0 && ((breakout && c < mid) || (!breakout && c >= mid));
+            let short_exit = pos < 0.0 && ((breakout && c > mid) || (!breakout && c <= mid));
+            if long_exit || short_exit {
                 pos = 0.0;
             }
             // Entries (also reversals of an open position).

@@ -42,6 +42,7 @@ impl Strategy for IchimokuCloud {
         let b = &data.bars;
         let ich = ichimoku(&b.high, &b.low, tenkan_p, kijun_p, span_b_p).map_err(failed(self.name()))?;
         let mut out = vec![0.0; b.len()];
+        #[allow(clippy::needless_range_loop)] // reads five series and a lagged close at i
         for i in kijun_p..b.len() {
             let (t, k, sa, sb, c) = (
                 ich.tenkan[i],

@@ -13,8 +13,8 @@ const VOLUME_MEAN_BARS: usize = 20;
 /// `reversion_threshold` (relative, for daily bars, scaled by `sqrt(bar duration / 1 day)`)
 /// above the VWAP opens a short, below it a long, if the bar's volume is at least
 /// `volume_confirmation` times its prior 20-bar mean (skipped without volume data). Size, fixed
-/// at entry: `min(1, |close - vwap| / (deviation_multiplier * sd)) * (1 - regime_detection_weight
-/// * ER)`, ER the efficiency ratio over `vwap_period` bars (damped in trending regimes). The
+/// at entry: `min(1, |close - vwap| / (deviation_multiplier * sd)) * (1 -
+/// regime_detection_weight * ER)`, ER the efficiency ratio over `vwap_period` bars (damped in trending regimes). The
 /// position is held until the close crosses back through the VWAP.
 pub struct VwapReversion;
 
