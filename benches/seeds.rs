@@ -54,6 +54,21 @@ fn bench_seeds(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The ML seeds' worst case: every gene at its maximum (largest windows, most members/trees).
+    let mut group = c.benchmark_group("ml_seed_signal_max_genes_eurusd_1h");
+    group.throughput(Throughput::Elements(n));
+    group.sample_size(10);
+    for s in all_seeds()
+        .into_iter()
+        .filter(|s| s.kind() == evoflow::strategy::StrategyType::MlClassifier)
+    {
+        let genome: Vec<f64> = s.genes().iter().map(|g| g.max).collect();
+        group.bench_with_input(BenchmarkId::from_parameter(s.name()), &genome, |b, g| {
+            b.iter(|| s.signal(&data, g).expect("signal"))
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench_seeds);

@@ -26,7 +26,10 @@ fn samples() -> Vec<MarketData> {
 fn synthetic_funding(d: &MarketData) -> FundingRates {
     const EIGHT_HOURS: i64 = 8 * 3_600_000;
     let ts = &d.bars.timestamp_ms;
-    let (first, last) = (ts[0] + (EIGHT_HOURS - ts[0].rem_euclid(EIGHT_HOURS)) % EIGHT_HOURS, *ts.last().unwrap());
+    let (first, last) = (
+        ts[0] + (EIGHT_HOURS - ts[0].rem_euclid(EIGHT_HOURS)) % EIGHT_HOURS,
+        *ts.last().unwrap(),
+    );
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut uniform = move || {
         state = state
@@ -192,7 +195,11 @@ fn finite_bounded_and_flat_during_warm_up() {
                     continue; // its warm-up counts funding events, not bars: see carry_flat_until_enough_funding_events
                 }
                 let first_nonzero = out.iter().position(|&v| v != 0.0).unwrap_or(out.len());
-                assert!(first_nonzero >= 5, "{}: trades at bar {first_nonzero}, inside any warm-up", s.name());
+                assert!(
+                    first_nonzero >= 5,
+                    "{}: trades at bar {first_nonzero}, inside any warm-up",
+                    s.name()
+                );
             }
             if s.needs_funding() {
                 continue;
@@ -210,7 +217,11 @@ fn finite_bounded_and_flat_during_warm_up() {
 #[test]
 fn carry_flat_until_enough_funding_events() {
     let carry = evoflow::seeds::seed("funding_rate_carry").expect("registered");
-    let persist_idx = carry.genes().iter().position(|g| g.name == "funding_persistence").unwrap();
+    let persist_idx = carry
+        .genes()
+        .iter()
+        .position(|g| g.name == "funding_persistence")
+        .unwrap();
     for d in samples() {
         let f = d.funding.clone().unwrap();
         for persist in [2.0, 4.0, 24.0] {

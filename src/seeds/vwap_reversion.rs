@@ -157,7 +157,10 @@ mod tests {
                     let vol: f64 = b.volume[w.clone()].iter().sum();
                     let num: f64 = w.map(|j| b.volume[j] * (tp(j) - vwap[i]).powi(2)).sum();
                     let direct = (num / vol).sqrt();
-                    assert!((fast[i] - direct).abs() <= 1e-6 * direct.max(1e-9), "{name} p={period} bar {i}");
+                    assert!(
+                        (fast[i] - direct).abs() <= 1e-6 * direct.max(1e-9),
+                        "{name} p={period} bar {i}"
+                    );
                 }
             }
         }
