@@ -22,8 +22,8 @@ pub const RETRAIN_EVERY: usize = 250;
 /// `ml_features::FEATURE_NAMES`) standardised on the training rows. `quantile_bins` b drops
 /// the rows whose |forward return| lies in the lowest `(b - 2) / b` fraction of the window (b =
 /// 2 keeps all; larger b trains on clearer moves only). The committee has `ensemble_size`
-/// members; member m is a linear SVC (smartcore, C = `regularization`, seeded from the genome's
-/// bits) trained with contiguous fold `m mod cross_validation` of `cross_validation` folds left
+/// members; member m is a linear SVC (smartcore's LaSVM solver, one online pass plus its
+/// finishing step, C = `regularization`, seeded from the genome's bits) trained with contiguous fold `m mod cross_validation` of `cross_validation` folds left
 /// out (a cross-validation committee). The position is the mean of the members' ±1 votes.
 pub struct LinearSvcClassifier;
 
@@ -154,6 +154,7 @@ fn committee_votes(
                 .map_err(|e| e.to_string())?;
             let seed = p.seed ^ (at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ m as u64;
             let params: SvcParams = SVCParameters::default()
+                .with_epoch(1)
                 .with_c(p.c)
                 .with_kernel(Kernels::linear())
                 .with_seed(Some(seed));
