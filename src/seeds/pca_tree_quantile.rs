@@ -25,6 +25,10 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// `signal_quantile`: long when p > qh, short when p < 1 - qh, flat between; the size is
 /// quantised into `quantile_bins` steps by how far p lies into the tail: `ceil(b * (p - qh) /
 /// (1 - qh)) / b`.
+///
+/// Cost (measured with `benches/seeds.rs` on the 5,000-bar hourly sample, signal plus backtest,
+/// on a shared 2-core machine): ~0.11 s at default genes, ~1.5 s with every gene at its maximum
+/// (200 trees of depth 7 on 500 rows, 20 retrainings).
 pub struct PcaTreeQuantile;
 
 static GENES: [GeneSpec; 6] = [
