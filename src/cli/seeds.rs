@@ -26,25 +26,33 @@ struct SeedJson {
 /// Runs `evoflow seeds`.
 pub fn run(args: SeedsArgs) -> anyhow::Result<()> {
     let seeds = all_seeds();
+    let mut text = String::new();
     if args.json {
         let list: Vec<SeedJson> = seeds.iter().map(|s| to_json(*s)).collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(());
-    }
-    for s in &seeds {
-        let funding = if s.needs_funding() { ", needs funding data" } else { "" };
-        println!("{} ({}{})", s.name(), s.kind().as_str(), funding);
-        println!("  {}", s.doc());
-        for g in s.genes() {
-            let kind = if g.integer { "int " } else { "real" };
-            println!(
-                "    {:<26} {kind} {:>8} .. {:<8} default {}",
-                g.name, g.min, g.max, g.default
-            );
+        text = serde_json::to_string_pretty(&list)?;
+        text.push('\n');
+    } else {
+        use std::fmt::Write as _;
+        for s in &seeds {
+            let funding = if s.needs_funding() { ", needs funding data" } else { "" };
+            writeln!(text, "{} ({}{})", s.name(), s.kind().as_str(), funding)?;
+            writeln!(text, "  {}", s.doc())?;
+            for g in s.genes() {
+                let kind = if g.integer { "int " } else { "real" };
+                writeln!(
+                    text,
+                    "    {:<26} {kind} {:>8} .. {:<8} default {}",
+                    g.name, g.min, g.max, g.default
+                )?;
+            }
+            writeln!(text)?;
         }
-        println!();
     }
-    Ok(())
+    // A closed pipe (`evoflow seeds | head`) is not an error worth a panic or a message.
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn to_json(s: &'static dyn Strategy) -> SeedJson {
