@@ -3,5 +3,6 @@
 pub mod backtest;
 pub mod indicators;
 pub mod market;
+pub mod seeds;
 pub mod strategy;
 pub mod sweep;
