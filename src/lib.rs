@@ -1,5 +1,8 @@
 //! evoflow: evolves trading strategies with a genetic algorithm written as an iterative timely dataflow.
 
+pub mod backtest;
 pub mod indicators;
 pub mod market;
+pub mod seeds;
 pub mod strategy;
+pub mod sweep;

@@ -8,6 +8,7 @@ pub mod indicator;
 pub mod seeds;
 pub mod sweep;
 
+use evoflow::indicators::IndicatorError;
 use evoflow::market::MarketError;
 use evoflow::strategy::StrategyError;
 
@@ -22,6 +23,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         e.downcast_ref::<MarketError>().is_some()
             || e.downcast_ref::<StrategyError>().is_some()
             || e.downcast_ref::<UsageError>().is_some()
+            || e.downcast_ref::<IndicatorError>().is_some()
     });
     if bad_input {
         2

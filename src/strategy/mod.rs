@@ -1,10 +1,13 @@
 //! The `Strategy` abstraction shared by the reference strategies and the 14 genetic seeds.
 
 mod gene;
+mod genome;
 mod params;
 mod registry;
+pub mod sma_crossover;
 
 pub use gene::{clamp_genome, Clamp, GeneSpec};
+pub use genome::Genome;
 pub use params::{parse_param_assignments, resolve_params, ResolvedParams};
 pub use registry::{all_strategies, lookup};
 

@@ -4,7 +4,8 @@ use super::{Strategy, StrategyError};
 
 /// Every strategy `backtest` and `sweep` accept, reference strategies first.
 pub fn all_strategies() -> Vec<&'static dyn Strategy> {
-    let all: Vec<&'static dyn Strategy> = Vec::new();
+    let mut all: Vec<&'static dyn Strategy> = vec![&super::sma_crossover::SMA_CROSSOVER];
+    all.extend(crate::seeds::all_seeds());
     all
 }
 

@@ -1,0 +1,96 @@
+//! Seed `bollinger_bands` (volatility): squeeze breakouts, otherwise mean reversion at the bands.
+
+use super::features::{failed, finish, genes, int, percentile_rank};
+use crate::indicators::bbands;
+use crate::market::MarketData;
+use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
+
+/// The bandwidth's percentile rank is taken over this many times `lookback_period` bars.
+const SQUEEZE_HISTORY_FACTOR: usize = 5;
+
+/// Bollinger bands (SMA `lookback_period` ± `volatility_multiplier` population sd); %B =
+/// (close - lower) / (upper - lower); bandwidth = (upper - lower) / middle. A squeeze is a bar
+/// whose bandwidth ranks in the lowest `squeeze_threshold` fraction of the last `5 *
+/// lookback_period` bandwidths (scale-free, so it means the same on FX hours and stock days).
+/// Within `lookback_period` bars after a squeeze, %B above `1 + breakout_strength` opens a long
+/// breakout (below `-breakout_strength` a short), held until the close crosses the middle band
+/// against it; otherwise %B < 0 opens a mean-reversion long (%B > 1 a short), held until the close
+/// reaches the middle band. Sizes, fixed at entry: breakout `min(1, 0.75 * s)`, reversion
+/// `min(1, 0.5 * s * (1 + distance beyond the band in band widths))`, s =
+/// `position_scaling_factor`.
+pub struct BollingerBands;
+
+static GENES: [GeneSpec; 5] = [
+    GeneSpec::int("lookback_period", 10.0, 40.0, 20.0),
+    GeneSpec::real("volatility_multiplier", 1.5, 2.5, 2.0),
+    GeneSpec::real("squeeze_threshold", 0.05, 0.25, 0.15),
+    GeneSpec::real("breakout_strength", 0.01, 0.05, 0.02),
+    GeneSpec::real("position_scaling_factor", 0.5, 1.5, 1.0),
+];
+
+impl Strategy for BollingerBands {
+    fn name(&self) -> &'static str {
+        "bollinger_bands"
+    }
+    fn kind(&self) -> StrategyType {
+        StrategyType::Volatility
+    }
+    fn doc(&self) -> &'static str {
+        "Bollinger bands (lookback_period, volatility_multiplier): within lookback_period bars of a squeeze \
+         (bandwidth in the lowest squeeze_threshold fraction of its last 5 x lookback_period values) trade a \
+         breakout of %B beyond 1 + breakout_strength (or -breakout_strength) until the close crosses the middle \
+         band; otherwise fade closes outside the bands until the middle band; sizes scaled by \
+         position_scaling_factor, clipped to 1."
+    }
+    fn genes(&self) -> &'static [GeneSpec] {
+        &GENES
+    }
+    fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
+        let g = genes(&GENES, genome);
+        let (period, mult, squeeze_q, strength, scaling) = (int(g[0]), g[1], g[2], g[3], g[4]);
+        let close = &data.bars.close;
+        let bands = bbands(close, period, mult, mult).map_err(failed(self.name()))?;
+        let width: Vec<f64> = (0..close.len())
+            .map(|i| (bands.upper[i] - bands.lower[i]) / bands.middle[i])
+            .collect();
+        let rank = percentile_rank(&width, SQUEEZE_HISTORY_FACTOR * period);
+        let mut out = vec![0.0; close.len()];
+        let mut pos = 0.0f64;
+        let mut breakout = false;
+        let mut last_squeeze: Option<usize> = None;
+        for i in 0..close.len() {
+            let (up, mid, lo, c) = (bands.upper[i], bands.middle[i], bands.lower[i], close[i]);
+            if !(up.is_finite() && mid.is_finite() && lo.is_finite()) || up <= lo || !rank[i].is_finite() {
+                continue;
+            }
+            if rank[i] <= squeeze_q {
+                last_squeeze = Some(i);
+            }
+            let pct_b = (c - lo) / (up - lo);
+            // Exits.
+            let long_exit = pos > 0.0 && ((breakout && c < mid) || (!breakout && c >= mid));
+            let short_exit = pos < 0.0 && ((breakout && c > mid) || (!breakout && c <= mid));
+            if long_exit || short_exit {
+                pos = 0.0;
+            }
+            // Entries (also reversals of an open position).
+            let after_squeeze = last_squeeze.is_some_and(|s| i - s <= period);
+            let breakout_size = (0.75 * scaling).min(1.0);
+            if after_squeeze {
+                if pct_b > 1.0 + strength && !(pos > 0.0 && breakout) {
+                    (pos, breakout) = (breakout_size, true);
+                } else if pct_b < -strength && !(pos < 0.0 && breakout) {
+                    (pos, breakout) = (-breakout_size, true);
+                }
+            } else if pos == 0.0 || !breakout {
+                if pct_b < 0.0 && pos <= 0.0 {
+                    (pos, breakout) = ((0.5 * scaling * (1.0 - pct_b)).min(1.0), false);
+                } else if pct_b > 1.0 && pos >= 0.0 {
+                    (pos, breakout) = (-(0.5 * scaling * pct_b).min(1.0), false);
+                }
+            }
+            out[i] = pos;
+        }
+        Ok(finish(out))
+    }
+}

@@ -1,0 +1,140 @@
+//! Engineered features, forward-return labels and walk-forward bookkeeping for the two ML seeds.
+
+use super::features::realign;
+use crate::indicators::{atr, ema, macd, rsi, sma, stddev, willr, IndicatorError};
+use crate::market::MarketData;
+
+/// Number of engineered features.
+pub const NUM_FEATURES: usize = 15;
+
+/// Feature names, in column order (`linear_svc_classifier` uses the first `feature_count`).
+pub const FEATURE_NAMES: [&str; NUM_FEATURES] = [
+    "return_1",
+    "return_5",
+    "rsi_14",
+    "macd_hist_rel",
+    "close_over_sma_20",
+    "close_over_ema_50",
+    "volatility_20",
+    "volume_ratio_20",
+    "return_1_lag_1",
+    "return_1_lag_2",
+    "return_10",
+    "range_rel",
+    "atr_14_rel",
+    "return_20",
+    "williams_r_14",
+];
+
+/// The label horizon: the sign (or value) of the return from bar t's close to bar t+5's close,
+/// known only at bar t+5.
+pub const HORIZON: usize = 5;
+
+/// One feature row per bar; a row with any NaN (warm-up) is not usable.
+pub type Row = [f64; NUM_FEATURES];
+
+/// The feature rows of every bar, each computed from bars 0..=i only.
+pub fn feature_rows(data: &MarketData) -> Result<Vec<Row>, IndicatorError> {
+    let b = &data.bars;
+    let (h, l, c, v) = (&b.high, &b.low, &b.close, &b.volume);
+    let n = c.len();
+    let ret = |k: usize, i: usize| {
+        if i >= k && c[i - k] > 0.0 {
+            c[i] / c[i - k] - 1.0
+        } else {
+            f64::NAN
+        }
+    };
+    let r1: Vec<f64> = (0..n).map(|i| ret(1, i)).collect();
+    let rsi14 = rsi(c, 14)?;
+    let hist = macd(c, 12, 26, 9)?.hist;
+    let sma20 = sma(c, 20)?;
+    let ema50 = ema(c, 50)?;
+    let vol20 = if n > 1 {
+        realign(stddev(&r1[1..], 20)?)
+    } else {
+        vec![f64::NAN; n]
+    };
+    let vmean = sma(v, 20)?;
+    let atr14 = atr(h, l, c, 14)?;
+    let wr = willr(h, l, c, 14)?;
+    Ok((0..n)
+        .map(|i| {
+            let lag = |k: usize| if i >= k { r1[i - k] } else { f64::NAN };
+            let volume_ratio = if vmean[i] > 0.0 {
+                v[i] / vmean[i] - 1.0
+            } else if vmean[i] == 0.0 {
+                0.0
+            } else {
+                f64::NAN
+            };
+            [
+                r1[i],
+                ret(5, i),
+                rsi14[i] / 100.0 - 0.5,
+                hist[i] / c[i],
+                c[i] / sma20[i] - 1.0,
+                c[i] / ema50[i] - 1.0,
+                vol20[i],
+                volume_ratio,
+                lag(1),
+                lag(2),
+                ret(10, i),
+                (h[i] - l[i]) / c[i],
+                atr14[i] / c[i],
+                ret(20, i),
+                wr[i] / 100.0 + 0.5,
+            ]
+        })
+        .collect())
+}
+
+/// True when every feature of the row is finite.
+pub fn usable(row: &Row) -> bool {
+    row.iter().all(|x| x.is_finite())
+}
+
+/// Forward return of bar t over [`HORIZON`] bars (NaN when bar t + HORIZON does not exist).
+/// Only known at bar t + HORIZON: callers must use it for rows t with t + HORIZON <= the
+/// current bar.
+pub fn forward_returns(close: &[f64]) -> Vec<f64> {
+    (0..close.len())
+        .map(|t| match close.get(t + HORIZON) {
+            Some(&later) if close[t] > 0.0 => later / close[t] - 1.0,
+            _ => f64::NAN,
+        })
+        .collect()
+}
+
+/// The training rows for a model (re)trained at the close of bar `at` on the last `window`
+/// rows whose label is known then: t in `at - HORIZON - window + 1 ..= at - HORIZON`. None
+/// while that range would start before bar 0.
+pub fn training_range(at: usize, window: usize) -> Option<std::ops::Range<usize>> {
+    let end = at.checked_sub(HORIZON)? + 1;
+    let start = end.checked_sub(window)?;
+    Some(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_used_only_once_known() {
+        let r = training_range(100, 20).unwrap();
+        assert_eq!(r, 76..96);
+        assert!(
+            r.end - 1 + HORIZON <= 100,
+            "the last training row's label is known at bar 100"
+        );
+        assert!(training_range(10, 20).is_none());
+    }
+
+    #[test]
+    fn forward_return_horizon() {
+        let c: Vec<f64> = (1..=10).map(f64::from).collect();
+        let f = forward_returns(&c);
+        assert_eq!(f[0], 6.0 / 1.0 - 1.0);
+        assert!(f[5].is_nan());
+    }
+}
