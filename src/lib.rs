@@ -2,4 +2,5 @@
 
 pub mod indicators;
 pub mod market;
+pub mod storage;
 pub mod strategy;

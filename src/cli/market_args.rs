@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use evoflow::market::{self, DataSpec, MarketData};
+use evoflow::storage::{open_storage, OpenMode, StorageConfig, TimeRange};
 
 use super::UsageError;
 
@@ -25,12 +26,26 @@ pub struct MarketArgs {
 
 impl MarketArgs {
     /// Loads the bars (and funding) the flags name; `default_sample` when none is given.
+    /// `--symbol/--timeframe` read from the storage configured by the environment
+    /// (`EVOFLOW_STORAGE`, `EVOFLOW_DB`, `EVOFLOW_SHARED_DIR`, ...).
     pub fn load(&self, default_sample: Option<&str>) -> anyhow::Result<MarketData> {
+        self.load_from(default_sample, None)
+    }
+
+    /// Like [`MarketArgs::load`], with `--symbol/--timeframe` read from `storage` when given
+    /// (commands that also take the storage flags pass their validated configuration).
+    pub fn load_from(&self, default_sample: Option<&str>, storage: Option<&StorageConfig>) -> anyhow::Result<MarketData> {
         if let (Some(symbol), Some(timeframe)) = (&self.symbol, &self.timeframe) {
-            return Err(UsageError(format!(
-                "--symbol {symbol} --timeframe {timeframe}: reading from storage is not available in this build"
-            ))
-            .into());
+            let config = match storage {
+                Some(c) => c.clone(),
+                None => StorageConfig::from_env()?,
+            };
+            let store = open_storage(&config, OpenMode::ReadOnly)?;
+            let mut data = store.read_market(symbol, timeframe, TimeRange::all())?;
+            if let Some(path) = &self.funding {
+                data.funding = Some(market::load_funding_file(path)?);
+            }
+            return Ok(data);
         }
         let spec = match (&self.data, default_sample) {
             (Some(d), _) => DataSpec::parse(d),
