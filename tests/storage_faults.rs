@@ -137,7 +137,7 @@ fn big_csv(path: &Path, n: usize) {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     writeln!(w, "timestamp,open,high,low,close,volume").unwrap();
     for i in 0..n {
-        let p = 100.0 + (i % 1000) as f64 * 0.01;
+        let p = 100.0 + ((i as u64).wrapping_mul(2_654_435_761) % 100_000) as f64 * 0.001;
         writeln!(w, "{},{p},{},{},{p},{}", 1_500_000_000 + i as i64 * 60, p + 0.5, p - 0.5, i % 977).unwrap();
     }
 }
@@ -155,17 +155,12 @@ fn full_disk_rolls_back_and_keeps_stored_data() {
         open_storage(&config, OpenMode::ReadWrite).unwrap().write_bars("EURUSD", "1h", &hourly).unwrap();
         let largest = walk_max_size(&root);
         let loc = root.display().to_string();
-        let flags: Vec<&str> = if backend == "local" {
-            vec!["--storage", "local", "--db", loc.as_str()]
-        } else {
-            vec!["--storage", "shared", "--shared-dir", loc.as_str()]
-        };
-        let db_flag = root.join("e.duckdb").display().to_string();
+        let db = root.join("e.duckdb").display().to_string();
         let mut args = vec!["data", "import", big.to_str().unwrap(), "--symbol", "BIG", "--timeframe", "1m"];
         if backend == "local" {
-            args.extend(["--storage", "local", "--db", db_flag.as_str()]);
+            args.extend(["--storage", "local", "--db", db.as_str()]);
         } else {
-            args.extend(flags.iter().copied());
+            args.extend(["--storage", "shared", "--shared-dir", loc.as_str()]);
         }
         let out = run_with_file_limit(&args, largest + 512 * 1024);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -55,3 +55,25 @@ impl MarketArgs {
         Ok(market::load(&spec, self.funding.as_deref())?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbol_and_timeframe_read_from_the_configured_storage() {
+        let dir = tempfile::tempdir().unwrap();
+        let hourly = market::sample::load_sample("eurusd-1h").unwrap().bars;
+        for config in [StorageConfig::local(dir.path().join("e.duckdb")), StorageConfig::shared(dir.path())] {
+            open_storage(&config, OpenMode::ReadWrite).unwrap().write_bars("EURUSD", "1h", &hourly).unwrap();
+            let args =
+                MarketArgs { data: None, funding: None, symbol: Some("EURUSD".into()), timeframe: Some("1h".into()) };
+            let data = args.load_from(None, Some(&config)).unwrap();
+            assert_eq!(data.bars, hourly);
+            assert_eq!(data.source, format!("storage:{}:EURUSD/1h", config.backend));
+            let missing = MarketArgs { symbol: Some("NOPE".into()), ..args };
+            let err = missing.load_from(None, Some(&config)).unwrap_err();
+            assert!(err.to_string().contains("no bars") && super::super::exit_code(&err) == 2, "{err:#}");
+        }
+    }
+}

@@ -68,7 +68,7 @@ impl DbFile {
         let mut rows = stmt.query(params![symbol, timeframe, lo, hi]).map_err(|e| self.err(e))?;
         let mut bars = Bars::default();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let get = |i| r.get::<_, f64>(i);
+            let get = |i: usize| r.get::<_, f64>(i);
             bars.push(
                 r.get(0).map_err(|e| self.err(e))?,
                 get(1).map_err(|e| self.err(e))?,
