@@ -1,1 +1,82 @@
 //! A generic genetic algorithm as an iterative timely dataflow.
+//!
+//! The crate knows nothing of trading: a user describes what is evolved with the [`Problem`]
+//! trait (genome type, random genome, mutation, crossover, evaluation, optional niche), picks
+//! parameters in a [`GaConfig`], and either
+//! * calls [`run`] with a [`ClusterConfig`] (timely's `-w/-n/-p/-h/-z` flags) to execute the
+//!   run on threads and processes and get the coordinator's [`EvolutionResult`], or
+//! * calls [`evolve`] inside their own timely dataflow and consumes the per-generation
+//!   [`GenerationStats`], hall-of-fame and [`Checkpoint`] streams, or
+//! * calls [`run_sequential`], a plain loop with the same semantics (the test oracle).
+//!
+//! **Determinism.** Every random draw comes from [`Rng::for_slot`]`(seed, generation, slot)`
+//! and each generation is put in a canonical order (fitness descending, genome ascending)
+//! before selection, so a seed gives the same populations at any number of workers and
+//! processes, with or without `-z`, and after resuming a checkpoint.
+//!
+//! # Clusters and failures
+//!
+//! [`ClusterConfig`] holds timely's `-w/--threads`, `-n/--processes`, `-p/--process`,
+//! `-h/--hostfile`, `-z/--zerocopy` (and `-r/--report`) plus `--connect-timeout` (default
+//! 60 s); [`ClusterConfig::parse_args`] extracts them from an argument list and
+//! [`ClusterConfig::validate`] checks them and the hostfile (errors name the file and line).
+//! [`run`] connects the processes within the timeout (`could not connect to process 1 at
+//! host:port within 60 s` instead of timely's endless retries), returns
+//! [`RunOutcome::Coordinator`] on process 0 and [`RunOutcome::NotCoordinator`] elsewhere.
+//! If a peer process dies mid-run, the survivors print `error: lost the connection to process
+//! N (...)` and exit with status 1; if a worker thread panics in a single process, the other
+//! workers stop and [`run`] returns [`DataflowError::WorkerFailed`].
+//!
+//! # Embedding `evolve` in your own dataflow
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use timely::dataflow::operators::Inspect;
+//! use evoflow_dataflows::{evolve, toy::Sphere, GaConfig, GenerationStats};
+//!
+//! let config = GaConfig { population: 20, generations: 10, seed: 42, ..GaConfig::default() };
+//! let seen: Arc<Mutex<Vec<GenerationStats>>> = Arc::default();
+//! let sink = Arc::clone(&seen);
+//! timely::example(move |scope| {
+//!     let streams = evolve(scope, Arc::new(Sphere::new(3)), &config, None).expect("valid config");
+//!     streams.stats.inspect(move |s: &GenerationStats| {
+//!         println!("generation {} best {}", s.generation, s.best);
+//!         sink.lock().unwrap().push(s.clone());
+//!     });
+//! });
+//! let stats = seen.lock().unwrap();
+//! assert_eq!(stats.len(), 10);
+//! assert!(stats.windows(2).all(|w| w[1].generation == w[0].generation + 1));
+//! // Elitism never loses the best individual: best-of-generation never gets worse.
+//! assert!(stats.windows(2).all(|w| w[1].best >= w[0].best));
+//! ```
+
+pub mod checkpoint;
+pub mod cluster;
+pub mod config;
+pub mod dataflow;
+pub mod evolution;
+pub mod fitness;
+pub mod hall_of_fame;
+pub mod network;
+pub mod problem;
+pub mod report;
+pub mod rng;
+pub mod run;
+pub mod selection;
+pub mod sequential;
+pub mod stable_hash;
+pub mod toy;
+
+pub use checkpoint::{stop_reason, Checkpoint, ResumeError};
+pub use cluster::{ClusterConfig, ClusterError};
+pub use config::{ConfigError, GaConfig};
+pub use dataflow::{evolve, DataflowError, EvolutionStreams};
+pub use fitness::Fitness;
+pub use hall_of_fame::{HallOfFame, HallOfFameEntry};
+pub use problem::{Genome, Problem};
+pub use report::{EvolutionResult, GenerationReport, GenerationStats, NicheCount, Scored, StopReason};
+pub use rng::Rng;
+pub use run::{run, RunOutcome};
+pub use sequential::run_sequential;
+pub use stable_hash::stable_hash;

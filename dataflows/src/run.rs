@@ -1,0 +1,176 @@
+//! `run`: executes `evolve` on timely workers (threads, processes) and returns the coordinator's result.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use timely::dataflow::operators::Inspect;
+use timely::WorkerConfig;
+
+use crate::checkpoint::Checkpoint;
+use crate::cluster::ClusterConfig;
+use crate::config::GaConfig;
+use crate::dataflow::{evolve, DataflowError};
+use crate::network::{build_communication, exit_on_lost_peer, panic_text};
+use crate::problem::{Genome, Problem};
+use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
+
+/// How long an idle worker parks before checking whether another worker failed.
+const PARK: Duration = Duration::from_millis(50);
+
+/// What [`run`] returns in this process.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome<G: Genome> {
+    /// This is process 0 (the coordinator): the run's result.
+    Coordinator(Box<EvolutionResult<G>>),
+    /// Another process of a cluster: the run ended; the coordinator has the result.
+    NotCoordinator,
+}
+
+impl<G: Genome> RunOutcome<G> {
+    /// The result, on the coordinator.
+    pub fn into_result(self) -> Option<EvolutionResult<G>> {
+        match self {
+            RunOutcome::Coordinator(result) => Some(*result),
+            RunOutcome::NotCoordinator => None,
+        }
+    }
+}
+
+/// Runs the genetic algorithm on the workers and processes described by `cluster`.
+///
+/// Validates `config`, `resume` and `cluster` before starting anything; in a cluster, connects
+/// to the other processes within `cluster.connect_timeout` (clear error otherwise) and makes
+/// the process exit with status 1 and a message if a peer is lost mid-run. `on_generation` is
+/// called on the coordinator (process 0, worker 0) after every generation, in order, e.g. to
+/// draw progress and write the checkpoint. Every process must call `run` with the same
+/// `config` and `resume`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use evoflow_dataflows::{run, toy::Sphere, ClusterConfig, GaConfig};
+///
+/// let config = GaConfig { population: 16, generations: 4, seed: 1, ..GaConfig::default() };
+/// let cluster = ClusterConfig { workers: 2, ..ClusterConfig::default() };
+/// let mut seen = Vec::new();
+/// let outcome = run(Arc::new(Sphere::new(2)), &config, &cluster, None, move |report| {
+///     seen.push(report.stats.generation);
+/// })
+/// .unwrap();
+/// let result = outcome.into_result().expect("single process is the coordinator");
+/// assert_eq!(result.stats.len(), 4);
+/// ```
+pub fn run<P, F>(
+    problem: Arc<P>,
+    config: &GaConfig,
+    cluster: &ClusterConfig,
+    resume: Option<Checkpoint<P::Genome>>,
+    on_generation: F,
+) -> Result<RunOutcome<P::Genome>, DataflowError>
+where
+    P: Problem,
+    F: FnMut(&GenerationReport<P::Genome>) + Send + 'static,
+{
+    config.validate().map_err(crate::checkpoint::ResumeError::from)?;
+    if let Some(checkpoint) = &resume {
+        checkpoint.check_resumable(config)?;
+    }
+    cluster.validate()?;
+    if cluster.processes > 1 {
+        exit_on_lost_peer();
+    }
+    let (builders, others) = build_communication(cluster)?;
+    let coordinator_process = cluster.is_coordinator();
+    let config = config.clone();
+    let callback = Arc::new(Mutex::new(Some(on_generation)));
+
+    // Set when a worker of this process fails, so the others stop instead of waiting for it.
+    let failed = Arc::new(AtomicBool::new(false));
+
+    let guards = timely::execute::execute_from(builders, others, WorkerConfig::default(), move |worker| {
+        let index = worker.index();
+        let is_coordinator = index == 0;
+        let mut callback = if is_coordinator {
+            callback.lock().ok().and_then(|mut slot| slot.take())
+        } else {
+            None
+        };
+        let collector: Rc<RefCell<ResultCollector<P::Genome>>> = Rc::new(RefCell::new(ResultCollector::default()));
+        let sink = Rc::clone(&collector);
+        let problem = Arc::clone(&problem);
+        let config = &config;
+        let resume = &resume;
+        let failed = &failed;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            worker.dataflow::<u64, _, _>(|scope| {
+                let streams = evolve(scope, problem, config, resume.clone())?;
+                streams.reports.inspect(move |report: &GenerationReport<P::Genome>| {
+                    if let Some(callback) = callback.as_mut() {
+                        callback(report);
+                    }
+                    sink.borrow_mut().push(report.clone());
+                });
+                Ok::<(), DataflowError>(())
+            })?;
+            while worker.has_dataflows() {
+                if failed.load(Ordering::SeqCst) {
+                    return Err(DataflowError::WorkerFailed {
+                        worker: index,
+                        message: "stopped because another worker failed".into(),
+                    });
+                }
+                worker.step_or_park(Some(PARK));
+            }
+            Ok(())
+        }));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(payload) => {
+                failed.store(true, Ordering::SeqCst);
+                Err(DataflowError::WorkerFailed {
+                    worker: index,
+                    message: panic_text(payload.as_ref()),
+                })
+            }
+        };
+        if outcome.is_err() {
+            // Nothing more can complete; drop the dataflow so timely does not wait for it.
+            for dataflow in worker.installed_dataflows() {
+                worker.drop_dataflow(dataflow);
+            }
+        }
+        outcome?;
+        let collected = std::mem::take(&mut *collector.borrow_mut());
+        Ok::<_, DataflowError>(if is_coordinator { collected.finish() } else { None })
+    })
+    .map_err(DataflowError::Timely)?;
+
+    let mut result = None;
+    let mut errors = Vec::new();
+    for (worker, joined) in guards.join().into_iter().enumerate() {
+        match joined {
+            Ok(Ok(Some(evolution))) => result = Some(evolution),
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => errors.push(error),
+            Err(message) => errors.push(DataflowError::WorkerFailed { worker, message }),
+        }
+    }
+    // Report the worker that failed rather than those that stopped because of it.
+    let is_secondary = |e: &DataflowError| matches!(e, DataflowError::WorkerFailed { message, .. } if message.starts_with("stopped because"));
+    if let Some(index) = errors
+        .iter()
+        .position(|e| !is_secondary(e))
+        .or(if errors.is_empty() { None } else { Some(0) })
+    {
+        return Err(errors.swap_remove(index));
+    }
+    if !coordinator_process {
+        return Ok(RunOutcome::NotCoordinator);
+    }
+    result
+        .map(|r| RunOutcome::Coordinator(Box::new(r)))
+        .ok_or(DataflowError::NoResult)
+}
