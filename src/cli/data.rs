@@ -155,7 +155,7 @@ fn ls(args: LsArgs) -> anyhow::Result<()> {
 }
 
 fn parse_bound(flag: &str, text: Option<&str>) -> anyhow::Result<Option<i64>> {
-    text.map(|t| parse_timestamp_ms(t).map_err(|m| UsageError(format!("{flag} {t}: {m}")).into())).transpose()
+    text.map(|t| parse_timestamp_ms(t).map_err(|m| anyhow::Error::from(UsageError(format!("{flag} {t}: {m}"))))).transpose()
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<()> {

@@ -358,7 +358,7 @@ impl DbFile {
             if !f.is_finite() {
                 return Err(StorageError::InvalidInput(format!("fitness {f} is not finite; it cannot be cached")));
             }
-            unique.insert((&k.data_fingerprint, &k.objective, genome_hash(&k.genome_json)), (&k.genome_json, *f));
+            unique.insert((k.data_fingerprint.as_str(), k.objective.as_str(), genome_hash(&k.genome_json)), (k.genome_json.as_str(), *f));
         }
         let now = now_ms();
         self.in_transaction(|conn| {
