@@ -62,6 +62,7 @@ impl WriterLock {
     }
 
     /// The lock file.
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

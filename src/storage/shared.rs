@@ -177,7 +177,7 @@ impl SharedStorage {
                 self.mem
                     .execute(
                         &format!(
-                            "INSERT INTO staging SELECT * FROM read_parquet({}) WHERE ts_ms < ? OR ts_ms > ?",
+                            "INSERT INTO staging SELECT * FROM read_parquet({}, hive_partitioning = false) WHERE ts_ms < ? OR ts_ms > ?",
                             quote_literal(&target)
                         ),
                         params![first, last],
@@ -211,7 +211,7 @@ impl SharedStorage {
     fn count_span(&self, file: &Path) -> Result<(u64, i64, i64), StorageError> {
         self.mem
             .query_row(
-                &format!("SELECT count(*), coalesce(min(ts_ms), 0), coalesce(max(ts_ms), 0) FROM read_parquet({})", quote_literal(file)),
+                &format!("SELECT count(*), coalesce(min(ts_ms), 0), coalesce(max(ts_ms), 0) FROM read_parquet({}, hive_partitioning = false)", quote_literal(file)),
                 [],
                 |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?, r.get(2)?)),
             )
@@ -298,7 +298,7 @@ impl Storage for SharedStorage {
         let mut stmt = self
             .mem
             .prepare(&format!(
-                "SELECT ts_ms, open, high, low, close, volume FROM read_parquet({}) WHERE ts_ms BETWEEN ? AND ? ORDER BY ts_ms",
+                "SELECT ts_ms, open, high, low, close, volume FROM read_parquet({}, hive_partitioning = false) WHERE ts_ms BETWEEN ? AND ? ORDER BY ts_ms",
                 quote_literal(&file)
             ))
             .map_err(&err)?;
@@ -331,7 +331,7 @@ impl Storage for SharedStorage {
         let mut stmt = self
             .mem
             .prepare(&format!(
-                "SELECT ts_ms, rate FROM read_parquet({}) WHERE ts_ms BETWEEN ? AND ? ORDER BY ts_ms",
+                "SELECT ts_ms, rate FROM read_parquet({}, hive_partitioning = false) WHERE ts_ms BETWEEN ? AND ? ORDER BY ts_ms",
                 quote_literal(&file)
             ))
             .map_err(&err)?;
@@ -487,7 +487,7 @@ impl ScratchOps for SharedStorage {
     fn rolling_mean_close(&self, symbol: &str, timeframe: &str, window: usize) -> Result<Vec<f64>, StorageError> {
         let file = self.partition(symbol, timeframe).join("bars.parquet");
         let sql = format!(
-            "SELECT avg(close) OVER (ORDER BY ts_ms ROWS BETWEEN {} PRECEDING AND CURRENT ROW) FROM read_parquet({}) ORDER BY ts_ms",
+            "SELECT avg(close) OVER (ORDER BY ts_ms ROWS BETWEEN {} PRECEDING AND CURRENT ROW) FROM read_parquet({}, hive_partitioning = false) ORDER BY ts_ms",
             window.saturating_sub(1),
             quote_literal(&file)
         );
