@@ -8,7 +8,14 @@ fn synthetic(n: usize) -> Bars {
     let mut bars = Bars::with_capacity(n);
     for i in 0..n {
         let p = 100.0 + ((i as u64).wrapping_mul(2_654_435_761) % 10_000) as f64 * 0.01;
-        bars.push(1_500_000_000_000 + i as i64 * 60_000, p, p + 0.5, p - 0.5, p, (i % 977) as f64);
+        bars.push(
+            1_500_000_000_000 + i as i64 * 60_000,
+            p,
+            p + 0.5,
+            p - 0.5,
+            p,
+            (i % 977) as f64,
+        );
     }
     bars
 }
@@ -16,7 +23,10 @@ fn synthetic(n: usize) -> Bars {
 fn configs(dir: &std::path::Path) -> [(&'static str, StorageConfig); 2] {
     let shared = dir.join("shared");
     std::fs::create_dir_all(&shared).unwrap();
-    [("local", StorageConfig::local(dir.join("local.duckdb"))), ("shared", StorageConfig::shared(shared))]
+    [
+        ("local", StorageConfig::local(dir.join("local.duckdb"))),
+        ("shared", StorageConfig::shared(shared)),
+    ]
 }
 
 fn bulk_insert(c: &mut Criterion) {
@@ -41,7 +51,10 @@ fn load_hourly(c: &mut Criterion) {
     let hourly = load_sample("eurusd-1h").unwrap().bars;
     let mut group = c.benchmark_group("load_hourly_sample");
     for (name, config) in configs(dir.path()) {
-        open_storage(&config, OpenMode::ReadWrite).unwrap().write_bars("EURUSD", "1h", &hourly).unwrap();
+        open_storage(&config, OpenMode::ReadWrite)
+            .unwrap()
+            .write_bars("EURUSD", "1h", &hourly)
+            .unwrap();
         group.bench_function(BenchmarkId::new("open_and_read", name), |b| {
             b.iter(|| {
                 let s = open_storage(&config, OpenMode::ReadOnly).unwrap();

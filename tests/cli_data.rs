@@ -7,14 +7,22 @@ use evoflow::market::{load_bars_file, sample::load_sample};
 use evoflow::storage::{open_storage, OpenMode, StorageConfig, TimeRange};
 
 fn sample_csv(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/market/samples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/market/samples")
+        .join(name)
 }
 
 /// Runs the binary with a clean storage environment plus `env`.
 fn evoflow(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_evoflow"));
     cmd.args(args);
-    for var in ["EVOFLOW_STORAGE", "STORAGE_BACKEND", "EVOFLOW_DB", "EVOFLOW_SHARED_DIR", "EFS_MOUNT_PATH"] {
+    for var in [
+        "EVOFLOW_STORAGE",
+        "STORAGE_BACKEND",
+        "EVOFLOW_DB",
+        "EVOFLOW_SHARED_DIR",
+        "EFS_MOUNT_PATH",
+    ] {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
@@ -34,10 +42,32 @@ fn fails_with(out: &Output, code: i32, needle: &str) {
 
 fn round_trip(env: &[(&str, &str)], config: StorageConfig, work: &Path) {
     let goog = sample_csv("goog_daily.csv");
-    let out = ok(&evoflow(&["data", "import", goog.to_str().unwrap(), "--symbol", "GOOG", "--timeframe", "1d"], env));
+    let out = ok(&evoflow(
+        &[
+            "data",
+            "import",
+            goog.to_str().unwrap(),
+            "--symbol",
+            "GOOG",
+            "--timeframe",
+            "1d",
+        ],
+        env,
+    ));
     assert!(out.contains("imported 2148 bars of GOOG/1d"), "{out}");
     let eur = sample_csv("eurusd_hourly.csv");
-    ok(&evoflow(&["data", "import", eur.to_str().unwrap(), "--symbol", "EURUSD", "--timeframe", "1h"], env));
+    ok(&evoflow(
+        &[
+            "data",
+            "import",
+            eur.to_str().unwrap(),
+            "--symbol",
+            "EURUSD",
+            "--timeframe",
+            "1h",
+        ],
+        env,
+    ));
 
     let ls = ok(&evoflow(&["data", "ls"], env));
     let rows: Vec<&str> = ls.lines().collect();
@@ -49,12 +79,24 @@ fn round_trip(env: &[(&str, &str)], config: StorageConfig, work: &Path) {
     assert_eq!(json[1]["bars"], 2148);
 
     // Export to CSV and Parquet; both read back (through the loaders) to the stored bars.
-    let stored = open_storage(&config, OpenMode::ReadOnly).unwrap().read_bars("GOOG", "1d", TimeRange::all()).unwrap();
+    let stored = open_storage(&config, OpenMode::ReadOnly)
+        .unwrap()
+        .read_bars("GOOG", "1d", TimeRange::all())
+        .unwrap();
     assert_eq!(stored, load_sample("goog-1d").unwrap().bars);
     for ext in ["csv", "parquet"] {
         let out_file = work.join(format!("goog.{ext}"));
         let msg = ok(&evoflow(
-            &["data", "export", "--symbol", "GOOG", "--timeframe", "1d", "--out", out_file.to_str().unwrap()],
+            &[
+                "data",
+                "export",
+                "--symbol",
+                "GOOG",
+                "--timeframe",
+                "1d",
+                "--out",
+                out_file.to_str().unwrap(),
+            ],
             env,
         ));
         assert!(msg.contains("exported 2148 bars"), "{msg}");
@@ -63,19 +105,48 @@ fn round_trip(env: &[(&str, &str)], config: StorageConfig, work: &Path) {
     let part = work.join("part.csv");
     ok(&evoflow(
         &[
-            "data", "export", "--symbol", "EURUSD", "--timeframe", "1h", "--out", part.to_str().unwrap(),
-            "--from", "2017-04-19T10:00:00Z", "--to", "1492610400",
+            "data",
+            "export",
+            "--symbol",
+            "EURUSD",
+            "--timeframe",
+            "1h",
+            "--out",
+            part.to_str().unwrap(),
+            "--from",
+            "2017-04-19T10:00:00Z",
+            "--to",
+            "1492610400",
         ],
         env,
     ));
     let bars = load_bars_file(&part).unwrap();
     assert_eq!(bars.timestamp_ms.first(), Some(&1_492_596_000_000));
-    assert!(bars.len() <= 5 && bars.timestamp_ms.iter().all(|&t| t <= 1_492_610_400_000), "{bars:?}");
+    assert!(
+        bars.len() <= 5 && bars.timestamp_ms.iter().all(|&t| t <= 1_492_610_400_000),
+        "{bars:?}"
+    );
 
     ok(&evoflow(&["data", "rm", "--symbol", "GOOG", "--timeframe", "1d"], env));
-    fails_with(&evoflow(&["data", "rm", "--symbol", "GOOG", "--timeframe", "1d"], env), 2, "no series GOOG/1d");
     fails_with(
-        &evoflow(&["data", "export", "--symbol", "GOOG", "--timeframe", "1d", "--out", part.to_str().unwrap()], env),
+        &evoflow(&["data", "rm", "--symbol", "GOOG", "--timeframe", "1d"], env),
+        2,
+        "no series GOOG/1d",
+    );
+    fails_with(
+        &evoflow(
+            &[
+                "data",
+                "export",
+                "--symbol",
+                "GOOG",
+                "--timeframe",
+                "1d",
+                "--out",
+                part.to_str().unwrap(),
+            ],
+            env,
+        ),
         2,
         "no bars",
     );
@@ -89,9 +160,18 @@ fn local_backend_by_flag() {
     let flags = ["--storage", "local", "--db", db.to_str().unwrap()];
     let env = [("EVOFLOW_STORAGE", "shared"), ("EVOFLOW_SHARED_DIR", "/nonexistent")];
     // Run every command with the flags appended.
-    let with_flags = |args: &[&str]| -> Vec<String> { args.iter().chain(flags.iter()).map(|s| s.to_string()).collect() };
+    let with_flags =
+        |args: &[&str]| -> Vec<String> { args.iter().chain(flags.iter()).map(|s| s.to_string()).collect() };
     let goog = sample_csv("goog_daily.csv");
-    let args = with_flags(&["data", "import", goog.to_str().unwrap(), "--symbol", "GOOG", "--timeframe", "1d"]);
+    let args = with_flags(&[
+        "data",
+        "import",
+        goog.to_str().unwrap(),
+        "--symbol",
+        "GOOG",
+        "--timeframe",
+        "1d",
+    ]);
     ok(&evoflow(&args.iter().map(String::as_str).collect::<Vec<_>>(), &env));
     let args = with_flags(&["data", "ls"]);
     let ls = ok(&evoflow(&args.iter().map(String::as_str).collect::<Vec<_>>(), &env));
@@ -123,29 +203,70 @@ fn bad_input_exits_2_naming_what_is_wrong() {
     let db = dir.path().join("e.duckdb");
     let env = [("EVOFLOW_DB", db.to_str().unwrap())];
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "timestamp,open,high,low,close,volume\n1,1,2,0.5,1,5\n2,1,2,0.5,oops,5\n").unwrap();
+    std::fs::write(
+        &bad,
+        "timestamp,open,high,low,close,volume\n1,1,2,0.5,1,5\n2,1,2,0.5,oops,5\n",
+    )
+    .unwrap();
     fails_with(
-        &evoflow(&["data", "import", bad.to_str().unwrap(), "--symbol", "X", "--timeframe", "1h"], &env),
+        &evoflow(
+            &[
+                "data",
+                "import",
+                bad.to_str().unwrap(),
+                "--symbol",
+                "X",
+                "--timeframe",
+                "1h",
+            ],
+            &env,
+        ),
         2,
         "bad.csv: row 2, field `close`",
     );
     assert!(!db.exists(), "a failed import must not create the database");
     let goog = sample_csv("goog_daily.csv");
     fails_with(
-        &evoflow(&["data", "import", goog.to_str().unwrap(), "--symbol", "A/B", "--timeframe", "1d"], &env),
+        &evoflow(
+            &[
+                "data",
+                "import",
+                goog.to_str().unwrap(),
+                "--symbol",
+                "A/B",
+                "--timeframe",
+                "1d",
+            ],
+            &env,
+        ),
         2,
         "invalid symbol `A/B`",
     );
-    fails_with(&evoflow(&["data", "ls"], &[("EVOFLOW_STORAGE", "s3")]), 2, "EVOFLOW_STORAGE=`s3`");
-    fails_with(&evoflow(&["data", "ls"], &[("EVOFLOW_STORAGE", "shared")]), 2, "EVOFLOW_SHARED_DIR");
+    fails_with(
+        &evoflow(&["data", "ls"], &[("EVOFLOW_STORAGE", "s3")]),
+        2,
+        "EVOFLOW_STORAGE=`s3`",
+    );
+    fails_with(
+        &evoflow(&["data", "ls"], &[("EVOFLOW_STORAGE", "shared")]),
+        2,
+        "EVOFLOW_SHARED_DIR",
+    );
     fails_with(&evoflow(&["data", "ls"], &env), 2, "does not exist");
     fails_with(
-        &evoflow(&["data", "export", "--symbol", "X", "--timeframe", "1h", "--out", "x.txt"], &env),
+        &evoflow(
+            &["data", "export", "--symbol", "X", "--timeframe", "1h", "--out", "x.txt"],
+            &env,
+        ),
         2,
         ".parquet or .csv",
     );
     let junk = dir.path().join("junk.duckdb");
     std::fs::write(&junk, vec![0x5au8; 4096]).unwrap();
-    fails_with(&evoflow(&["data", "ls", "--db", junk.to_str().unwrap()], &[]), 2, "not an evoflow database");
+    fails_with(
+        &evoflow(&["data", "ls", "--db", junk.to_str().unwrap()], &[]),
+        2,
+        "not an evoflow database",
+    );
     assert_eq!(std::fs::read(&junk).unwrap(), vec![0x5au8; 4096]);
 }

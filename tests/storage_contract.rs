@@ -2,8 +2,8 @@
 
 use evoflow::market::{sample::load_sample, Bars, FundingRates};
 use evoflow::storage::{
-    genome_hash, open_storage, BackendKind, Checkpoint, FitnessKey, GenerationRecord, HallOfFameRecord, IndividualRecord,
-    OpenMode, RunRecord, RunStatus, Storage, StorageConfig, StorageError, TimeRange,
+    genome_hash, open_storage, BackendKind, Checkpoint, FitnessKey, GenerationRecord, HallOfFameRecord,
+    IndividualRecord, OpenMode, RunRecord, RunStatus, Storage, StorageConfig, StorageError, TimeRange,
 };
 use tempfile::TempDir;
 
@@ -73,10 +73,19 @@ fn market_round_trip(config: StorageConfig) {
     assert_eq!(s.write_bars("GOOG", "1d", &bars).unwrap(), bars.len());
     assert_eq!(s.read_bars("GOOG", "1d", TimeRange::all()).unwrap(), bars);
     let (a, b) = (bars.timestamp_ms[10], bars.timestamp_ms[19]);
-    assert_eq!(s.read_bars("GOOG", "1d", TimeRange::between(a, b)).unwrap(), bars.slice(10..20));
-    assert!(matches!(s.read_bars("GOOG", "1h", TimeRange::all()), Err(StorageError::NoData { .. })));
+    assert_eq!(
+        s.read_bars("GOOG", "1d", TimeRange::between(a, b)).unwrap(),
+        bars.slice(10..20)
+    );
+    assert!(matches!(
+        s.read_bars("GOOG", "1h", TimeRange::all()),
+        Err(StorageError::NoData { .. })
+    ));
     assert!(s.read_funding("GOOG", "1d", TimeRange::all()).unwrap().is_none());
-    let funding = FundingRates { time_ms: vec![bars.timestamp_ms[0] + 1, bars.timestamp_ms[5] + 1], rate: vec![1e-4, -2.5e-5] };
+    let funding = FundingRates {
+        time_ms: vec![bars.timestamp_ms[0] + 1, bars.timestamp_ms[5] + 1],
+        rate: vec![1e-4, -2.5e-5],
+    };
     s.write_funding("GOOG", "1d", &funding).unwrap();
     let m = s.read_market("GOOG", "1d", TimeRange::all()).unwrap();
     assert_eq!((m.bars.len(), m.funding.as_ref()), (bars.len(), Some(&funding)));
@@ -101,9 +110,18 @@ fn market_round_trip(config: StorageConfig) {
     let hourly = load_sample("eurusd-1h").unwrap().bars;
     s.write_bars("EURUSD", "1h", &hourly).unwrap();
     let ls = s.list_market().unwrap();
-    let summary: Vec<_> = ls.iter().map(|d| (d.symbol.as_str(), d.timeframe.as_str(), d.bars, d.funding)).collect();
-    assert_eq!(summary, vec![("EURUSD", "1h", 5000, 0), ("GOOG", "1d", bars.len() as u64, 2)]);
-    assert_eq!((ls[0].first_ms, ls[0].last_ms), (hourly.timestamp_ms[0], hourly.timestamp_ms[4999]));
+    let summary: Vec<_> = ls
+        .iter()
+        .map(|d| (d.symbol.as_str(), d.timeframe.as_str(), d.bars, d.funding))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![("EURUSD", "1h", 5000, 0), ("GOOG", "1d", bars.len() as u64, 2)]
+    );
+    assert_eq!(
+        (ls[0].first_ms, ls[0].last_ms),
+        (hourly.timestamp_ms[0], hourly.timestamp_ms[4999])
+    );
 
     // Data survives closing and reopening; readers open read-only and cannot write.
     drop(s);
@@ -113,8 +131,14 @@ fn market_round_trip(config: StorageConfig) {
     assert_eq!(r2.list_market().unwrap(), ls);
     drop((r, r2));
     let mut r = open_storage(&config, OpenMode::ReadOnly).unwrap();
-    assert!(matches!(r.write_bars("X", "1h", &hourly), Err(StorageError::OpenedReadOnly { .. })));
-    assert!(matches!(r.create_run(&run_record("r")), Err(StorageError::OpenedReadOnly { .. })));
+    assert!(matches!(
+        r.write_bars("X", "1h", &hourly),
+        Err(StorageError::OpenedReadOnly { .. })
+    ));
+    assert!(matches!(
+        r.create_run(&run_record("r")),
+        Err(StorageError::OpenedReadOnly { .. })
+    ));
     drop(r);
 
     let mut s = rw(&config);
@@ -135,7 +159,10 @@ fn rejects_bad_input(config: StorageConfig) {
     assert!(e.contains("invalid symbol `../etc`"), "{e}");
     assert!(s.write_bars("A", "1 h", &bars.slice(0..1)).is_err());
     assert!(s.create_run(&run_record("bad/id")).is_err());
-    assert!(s.list_market().unwrap().is_empty(), "nothing was stored by the rejected writes");
+    assert!(
+        s.list_market().unwrap().is_empty(),
+        "nothing was stored by the rejected writes"
+    );
 }
 
 fn runs_and_results(config: StorageConfig) {
@@ -150,7 +177,10 @@ fn runs_and_results(config: StorageConfig) {
     // Re-recording a generation (after a resume) replaces it.
     let ind1b: Vec<_> = (0..4).map(|k| individual("run-1", 1, k + 20)).collect();
     s.record_generation(&generation("run-1", 1), &ind1b).unwrap();
-    assert!(s.record_generation(&generation("run-1", 2), &ind0).is_err(), "individuals of another generation");
+    assert!(
+        s.record_generation(&generation("run-1", 2), &ind0).is_err(),
+        "individuals of another generation"
+    );
 
     let hof = vec![
         HallOfFameRecord {
@@ -162,7 +192,11 @@ fn runs_and_results(config: StorageConfig) {
             train_stats_json: r#"{"Sharpe Ratio":1.2}"#.into(),
             test_stats_json: r#"{"Sharpe Ratio":0.8}"#.into(),
         },
-        HallOfFameRecord { rank: 2, fitness: 3.0, ..hof_entry() },
+        HallOfFameRecord {
+            rank: 2,
+            fitness: 3.0,
+            ..hof_entry()
+        },
     ];
     s.write_hall_of_fame("run-1", &hof).unwrap();
     s.write_hall_of_fame("run-1", &hof).unwrap();
@@ -171,7 +205,10 @@ fn runs_and_results(config: StorageConfig) {
     // A run that was not finished explicitly stays `running` (a crash never reads as complete).
     let r = open_storage(&config, OpenMode::ReadOnly).unwrap();
     assert_eq!(r.get_run("run-1").unwrap().unwrap().status, RunStatus::Running);
-    assert_eq!(r.read_generations("run-1").unwrap(), vec![generation("run-1", 0), generation("run-1", 1)]);
+    assert_eq!(
+        r.read_generations("run-1").unwrap(),
+        vec![generation("run-1", 0), generation("run-1", 1)]
+    );
     assert!(same_individuals(&r.read_individuals("run-1", Some(0)).unwrap(), &ind0));
     assert!(same_individuals(&r.read_individuals("run-1", Some(1)).unwrap(), &ind1b));
     assert_eq!(r.read_individuals("run-1", None).unwrap().len(), 9);
@@ -182,10 +219,20 @@ fn runs_and_results(config: StorageConfig) {
     let mut s = rw(&config);
     s.finish_run("run-1", RunStatus::Completed, 1_700_000_100_000).unwrap();
     assert!(s.finish_run("nope", RunStatus::Failed, 1).is_err());
-    s.create_run(&RunRecord { started_at_ms: 1_700_000_200_000, ..run_record("run-2") }).unwrap();
+    s.create_run(&RunRecord {
+        started_at_ms: 1_700_000_200_000,
+        ..run_record("run-2")
+    })
+    .unwrap();
     let runs = s.list_runs().unwrap();
-    assert_eq!(runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(), ["run-1", "run-2"]);
-    assert_eq!((runs[0].status, runs[0].ended_at_ms, runs[0].seed), (RunStatus::Completed, Some(1_700_000_100_000), u64::MAX - 3));
+    assert_eq!(
+        runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        ["run-1", "run-2"]
+    );
+    assert_eq!(
+        (runs[0].status, runs[0].ended_at_ms, runs[0].seed),
+        (RunStatus::Completed, Some(1_700_000_100_000), u64::MAX - 3)
+    );
     s.delete_run("run-1").unwrap();
     assert!(s.get_run("run-1").unwrap().is_none());
     assert!(s.read_generations("run-1").unwrap().is_empty());
@@ -208,7 +255,11 @@ fn checkpoints(config: StorageConfig) {
     let mut s = rw(&config);
     s.create_run(&run_record("cp")).unwrap();
     assert!(s.read_checkpoint("cp", None).unwrap().is_none());
-    let cp = |g: u32, n: usize| Checkpoint { run_id: "cp".into(), generation: g, payload: (0..n).map(|i| (i * g as usize) as u8).collect() };
+    let cp = |g: u32, n: usize| Checkpoint {
+        run_id: "cp".into(),
+        generation: g,
+        payload: (0..n).map(|i| (i * g as usize) as u8).collect(),
+    };
     s.write_checkpoint(&cp(1, 1000)).unwrap();
     s.write_checkpoint(&cp(2, 300_000)).unwrap();
     s.write_checkpoint(&cp(2, 7)).unwrap();
@@ -225,10 +276,18 @@ fn checkpoints(config: StorageConfig) {
 
 fn fitness_cache(config: StorageConfig) {
     let mut s = rw(&config);
-    let key = |g: &str, obj: &str| FitnessKey { data_fingerprint: "bars:5000:abc".into(), objective: obj.into(), genome_json: g.into() };
+    let key = |g: &str, obj: &str| FitnessKey {
+        data_fingerprint: "bars:5000:abc".into(),
+        objective: obj.into(),
+        genome_json: g.into(),
+    };
     assert_eq!(s.cache_get(&key("{}", "sharpe")).unwrap(), None);
-    s.cache_put(&[(key(r#"{"a":1}"#, "sharpe"), 1.5), (key(r#"{"a":2}"#, "sharpe"), -0.5), (key(r#"{"a":1}"#, "sharpe"), 1.75)])
-        .unwrap();
+    s.cache_put(&[
+        (key(r#"{"a":1}"#, "sharpe"), 1.5),
+        (key(r#"{"a":2}"#, "sharpe"), -0.5),
+        (key(r#"{"a":1}"#, "sharpe"), 1.75),
+    ])
+    .unwrap();
     s.cache_put(&[(key(r#"{"a":1}"#, "calmar"), 9.0)]).unwrap();
     assert!(s.cache_put(&[(key("{}", "sharpe"), f64::NAN)]).is_err());
     drop(s);
@@ -237,7 +296,10 @@ fn fitness_cache(config: StorageConfig) {
     assert_eq!(r.cache_get(&key(r#"{"a":2}"#, "sharpe")).unwrap(), Some(-0.5));
     assert_eq!(r.cache_get(&key(r#"{"a":1}"#, "calmar")).unwrap(), Some(9.0));
     assert_eq!(r.cache_get(&key(r#"{"a":3}"#, "sharpe")).unwrap(), None);
-    let other = FitnessKey { data_fingerprint: "bars:1:x".into(), ..key(r#"{"a":1}"#, "sharpe") };
+    let other = FitnessKey {
+        data_fingerprint: "bars:1:x".into(),
+        ..key(r#"{"a":1}"#, "sharpe")
+    };
     assert_eq!(r.cache_get(&other).unwrap(), None);
 }
 
@@ -248,7 +310,10 @@ fn single_writer(config: StorageConfig) {
     let err = second.err().expect("a second writer must be refused");
     let text = err.to_string();
     assert!(matches!(err, StorageError::InUse { .. }), "{text}");
-    assert!(text.contains(&format!(":{}", std::process::id())) && text.contains("in use by"), "{text}");
+    assert!(
+        text.contains(&format!(":{}", std::process::id())) && text.contains("in use by"),
+        "{text}"
+    );
     first.create_run(&run_record("w")).unwrap();
     drop(first);
     let mut again = rw(&config);
@@ -258,10 +323,14 @@ fn single_writer(config: StorageConfig) {
 
 fn health(config: StorageConfig) {
     let mut s = rw(&config);
-    s.write_bars("KEEP", "1h", &load_sample("eurusd-1h").unwrap().bars.slice(0..50)).unwrap();
+    s.write_bars("KEEP", "1h", &load_sample("eurusd-1h").unwrap().bars.slice(0..50))
+        .unwrap();
     let checks = s.health_check();
     let names: Vec<_> = checks.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["bars_roundtrip", "window_query", "checkpoint_roundtrip", "cleanup"]);
+    assert_eq!(
+        names,
+        ["bars_roundtrip", "window_query", "checkpoint_roundtrip", "cleanup"]
+    );
     assert!(checks.iter().all(|c| c.ok), "{checks:?}");
     let ls = s.list_market().unwrap();
     assert_eq!(ls.len(), 1, "scratch data was cleaned up: {ls:?}");

@@ -15,21 +15,47 @@ fn big_csv(path: &Path) {
     writeln!(w, "timestamp,open,high,low,close,volume").unwrap();
     for i in 0..BIG_ROWS {
         let p = 100.0 + ((i as u64).wrapping_mul(2_654_435_761) % 100_000) as f64 * 0.001;
-        writeln!(w, "{},{p},{},{},{p},{}", 1_500_000_000_000i64 + i as i64 * 60_000, p + 0.5, p - 0.5, i % 977).unwrap();
+        writeln!(
+            w,
+            "{},{p},{},{},{p},{}",
+            1_500_000_000_000i64 + i as i64 * 60_000,
+            p + 0.5,
+            p - 0.5,
+            i % 977
+        )
+        .unwrap();
     }
 }
 
 fn storage_flags(config: &StorageConfig) -> Vec<String> {
     match &config.shared_dir {
-        Some(dir) => vec!["--storage".into(), "shared".into(), "--shared-dir".into(), dir.display().to_string()],
-        None => vec!["--storage".into(), "local".into(), "--db".into(), config.db_path.display().to_string()],
+        Some(dir) => vec![
+            "--storage".into(),
+            "shared".into(),
+            "--shared-dir".into(),
+            dir.display().to_string(),
+        ],
+        None => vec![
+            "--storage".into(),
+            "local".into(),
+            "--db".into(),
+            config.db_path.display().to_string(),
+        ],
     }
 }
 
 /// Starts `data import BIG`, waits until it announces the write, kills it mid-write.
 fn kill_mid_import(config: &StorageConfig, csv: &Path, delay_ms: u64) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_evoflow"))
-        .args(["data", "import", csv.to_str().unwrap(), "--symbol", "BIG", "--timeframe", "1m"])
+        .args([
+            "data",
+            "import",
+            csv.to_str().unwrap(),
+            "--symbol",
+            "BIG",
+            "--timeframe",
+            "1m",
+        ])
         .args(storage_flags(config))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -38,11 +64,17 @@ fn kill_mid_import(config: &StorageConfig, csv: &Path, delay_ms: u64) {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
-    assert!(line.starts_with(&format!("writing {BIG_ROWS} bars")), "unexpected output: {line}");
+    assert!(
+        line.starts_with(&format!("writing {BIG_ROWS} bars")),
+        "unexpected output: {line}"
+    );
     std::thread::sleep(Duration::from_millis(delay_ms));
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the import finished before it was killed; the test proves nothing");
+    assert!(
+        !status.success(),
+        "the import finished before it was killed; the test proves nothing"
+    );
 }
 
 fn check(config: StorageConfig) {
@@ -50,13 +82,20 @@ fn check(config: StorageConfig) {
     let csv = dir.path().join("big.csv");
     big_csv(&csv);
     let goog = load_sample("goog-1d").unwrap().bars;
-    open_storage(&config, OpenMode::ReadWrite).unwrap().write_bars("GOOG", "1d", &goog).unwrap();
+    open_storage(&config, OpenMode::ReadWrite)
+        .unwrap()
+        .write_bars("GOOG", "1d", &goog)
+        .unwrap();
 
     for delay_ms in [5, 60] {
         kill_mid_import(&config, &csv, delay_ms);
         // Readers open the store and see the data committed before, and no partial series.
         let r = open_storage(&config, OpenMode::ReadOnly).unwrap();
-        assert_eq!(r.read_bars("GOOG", "1d", TimeRange::all()).unwrap(), goog, "data written before was damaged");
+        assert_eq!(
+            r.read_bars("GOOG", "1d", TimeRange::all()).unwrap(),
+            goog,
+            "data written before was damaged"
+        );
         match r.read_bars("BIG", "1m", TimeRange::all()) {
             Err(StorageError::NoData { .. }) => {}
             Ok(b) => assert_eq!(b.len(), BIG_ROWS, "a partial series is visible after the crash"),
@@ -85,8 +124,13 @@ fn killed_shared_writer_leaves_earlier_data_intact() {
     check(StorageConfig::shared(dir.path()));
     // The next write of the same series removes the temporary files the killed writer left.
     let mut w = open_storage(&StorageConfig::shared(dir.path()), OpenMode::ReadWrite).unwrap();
-    w.write_bars("BIG", "1m", &load_sample("goog-1d").unwrap().bars).unwrap();
+    w.write_bars("BIG", "1m", &load_sample("goog-1d").unwrap().bars)
+        .unwrap();
     let part = dir.path().join("market/symbol=BIG/timeframe=1m");
-    let left: Vec<_> = std::fs::read_dir(&part).unwrap().flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(&part)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("bars.parquet")], "{left:?}");
 }

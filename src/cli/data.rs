@@ -111,7 +111,11 @@ fn import(args: ImportArgs) -> anyhow::Result<()> {
     let location = storage.location().display().to_string();
     if let Some(bars) = &bars {
         // Announced before the write starts (the crash-safety test waits for this line).
-        eprintln!("writing {} bars of {series} to {} storage {location}", bars.len(), storage.backend());
+        eprintln!(
+            "writing {} bars of {series} to {} storage {location}",
+            bars.len(),
+            storage.backend()
+        );
         let n = storage.write_bars(&args.symbol, &args.timeframe, bars)?;
         println!(
             "imported {n} bars of {series} ({} .. {}) into {} storage {location}",
@@ -122,7 +126,10 @@ fn import(args: ImportArgs) -> anyhow::Result<()> {
     }
     if let Some(funding) = &funding {
         let n = storage.write_funding(&args.symbol, &args.timeframe, funding)?;
-        println!("imported {n} funding rates of {series} into {} storage {location}", storage.backend());
+        println!(
+            "imported {n} funding rates of {series} into {} storage {location}",
+            storage.backend()
+        );
     }
     Ok(())
 }
@@ -136,10 +143,17 @@ fn ls(args: LsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if sets.is_empty() {
-        println!("no market data in {} storage {}", storage.backend(), storage.location().display());
+        println!(
+            "no market data in {} storage {}",
+            storage.backend(),
+            storage.location().display()
+        );
         return Ok(());
     }
-    println!("{:<16} {:<9} {:>9} {:<22} {:<22} {:>8}", "SYMBOL", "TIMEFRAME", "BARS", "FIRST", "LAST", "FUNDING");
+    println!(
+        "{:<16} {:<9} {:>9} {:<22} {:<22} {:>8}",
+        "SYMBOL", "TIMEFRAME", "BARS", "FIRST", "LAST", "FUNDING"
+    );
     for s in sets {
         println!(
             "{:<16} {:<9} {:>9} {:<22} {:<22} {:>8}",
@@ -155,14 +169,23 @@ fn ls(args: LsArgs) -> anyhow::Result<()> {
 }
 
 fn parse_bound(flag: &str, text: Option<&str>) -> anyhow::Result<Option<i64>> {
-    text.map(|t| parse_timestamp_ms(t).map_err(|m| anyhow::Error::from(UsageError(format!("{flag} {t}: {m}"))))).transpose()
+    text.map(|t| parse_timestamp_ms(t).map_err(|m| anyhow::Error::from(UsageError(format!("{flag} {t}: {m}")))))
+        .transpose()
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<()> {
     let config = args.storage.config()?;
-    let ext = args.out.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let ext = args
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     if ext != "parquet" && ext != "csv" {
-        return Err(UsageError(format!("--out {}: the file must end in .parquet or .csv", args.out.display())).into());
+        return Err(UsageError(format!(
+            "--out {}: the file must end in .parquet or .csv",
+            args.out.display()
+        ))
+        .into());
     }
     let range = TimeRange {
         start_ms: parse_bound("--from", args.from.as_deref())?,
@@ -175,7 +198,13 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
     } else {
         write_parquet(&args.out, &bars)?;
     }
-    println!("exported {} bars of {}/{} to {}", bars.len(), args.symbol, args.timeframe, args.out.display());
+    println!(
+        "exported {} bars of {}/{} to {}",
+        bars.len(),
+        args.symbol,
+        args.timeframe,
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -238,9 +267,21 @@ fn rm(args: RmArgs) -> anyhow::Result<()> {
     let config = args.storage.config()?;
     let mut storage = open_storage(&config, OpenMode::ReadWrite)?;
     if storage.delete_market(&args.symbol, &args.timeframe)? {
-        println!("deleted {}/{} from {} storage {}", args.symbol, args.timeframe, storage.backend(), storage.location().display());
+        println!(
+            "deleted {}/{} from {} storage {}",
+            args.symbol,
+            args.timeframe,
+            storage.backend(),
+            storage.location().display()
+        );
         Ok(())
     } else {
-        Err(UsageError(format!("no series {}/{} in {}", args.symbol, args.timeframe, storage.location().display())).into())
+        Err(UsageError(format!(
+            "no series {}/{} in {}",
+            args.symbol,
+            args.timeframe,
+            storage.location().display()
+        ))
+        .into())
     }
 }

@@ -36,12 +36,26 @@ pub fn run(args: HealthArgs) -> anyhow::Result<()> {
         };
         println!("{status}: {} storage at {}", report.backend, report.location);
         for c in &report.checks {
-            println!("  [{}] {:<22} {:>9.3} ms  {}", if c.ok { " ok " } else { "FAIL" }, c.name, c.latency_ms, c.detail);
+            println!(
+                "  [{}] {:<22} {:>9.3} ms  {}",
+                if c.ok { " ok " } else { "FAIL" },
+                c.name,
+                c.latency_ms,
+                c.detail
+            );
         }
     }
     match report.status {
         HealthStatus::Healthy => Ok(()),
-        HealthStatus::Degraded => Err(NotHealthy { location: report.location, status: "degraded" }.into()),
-        HealthStatus::Unhealthy => Err(NotHealthy { location: report.location, status: "unhealthy" }.into()),
+        HealthStatus::Degraded => Err(NotHealthy {
+            location: report.location,
+            status: "degraded",
+        }
+        .into()),
+        HealthStatus::Unhealthy => Err(NotHealthy {
+            location: report.location,
+            status: "unhealthy",
+        }
+        .into()),
     }
 }

@@ -34,7 +34,11 @@ impl MarketArgs {
 
     /// Like [`MarketArgs::load`], with `--symbol/--timeframe` read from `storage` when given
     /// (commands that also take the storage flags pass their validated configuration).
-    pub fn load_from(&self, default_sample: Option<&str>, storage: Option<&StorageConfig>) -> anyhow::Result<MarketData> {
+    pub fn load_from(
+        &self,
+        default_sample: Option<&str>,
+        storage: Option<&StorageConfig>,
+    ) -> anyhow::Result<MarketData> {
         if let (Some(symbol), Some(timeframe)) = (&self.symbol, &self.timeframe) {
             let config = match storage {
                 Some(c) => c.clone(),
@@ -64,16 +68,32 @@ mod tests {
     fn symbol_and_timeframe_read_from_the_configured_storage() {
         let dir = tempfile::tempdir().unwrap();
         let hourly = market::sample::load_sample("eurusd-1h").unwrap().bars;
-        for config in [StorageConfig::local(dir.path().join("e.duckdb")), StorageConfig::shared(dir.path())] {
-            open_storage(&config, OpenMode::ReadWrite).unwrap().write_bars("EURUSD", "1h", &hourly).unwrap();
-            let args =
-                MarketArgs { data: None, funding: None, symbol: Some("EURUSD".into()), timeframe: Some("1h".into()) };
+        for config in [
+            StorageConfig::local(dir.path().join("e.duckdb")),
+            StorageConfig::shared(dir.path()),
+        ] {
+            open_storage(&config, OpenMode::ReadWrite)
+                .unwrap()
+                .write_bars("EURUSD", "1h", &hourly)
+                .unwrap();
+            let args = MarketArgs {
+                data: None,
+                funding: None,
+                symbol: Some("EURUSD".into()),
+                timeframe: Some("1h".into()),
+            };
             let data = args.load_from(None, Some(&config)).unwrap();
             assert_eq!(data.bars, hourly);
             assert_eq!(data.source, format!("storage:{}:EURUSD/1h", config.backend));
-            let missing = MarketArgs { symbol: Some("NOPE".into()), ..args };
+            let missing = MarketArgs {
+                symbol: Some("NOPE".into()),
+                ..args
+            };
             let err = missing.load_from(None, Some(&config)).unwrap_err();
-            assert!(err.to_string().contains("no bars") && super::super::exit_code(&err) == 2, "{err:#}");
+            assert!(
+                err.to_string().contains("no bars") && super::super::exit_code(&err) == 2,
+                "{err:#}"
+            );
         }
     }
 }

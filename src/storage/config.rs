@@ -84,12 +84,20 @@ impl Default for StorageConfig {
 impl StorageConfig {
     /// The local backend on `db_path`.
     pub fn local(db_path: impl Into<PathBuf>) -> Self {
-        StorageConfig { backend: BackendKind::Local, db_path: db_path.into(), shared_dir: None }
+        StorageConfig {
+            backend: BackendKind::Local,
+            db_path: db_path.into(),
+            shared_dir: None,
+        }
     }
 
     /// The shared backend on directory `dir`.
     pub fn shared(dir: impl Into<PathBuf>) -> Self {
-        StorageConfig { backend: BackendKind::Shared, db_path: PathBuf::from(DEFAULT_DB), shared_dir: Some(dir.into()) }
+        StorageConfig {
+            backend: BackendKind::Shared,
+            db_path: PathBuf::from(DEFAULT_DB),
+            shared_dir: Some(dir.into()),
+        }
     }
 
     /// Reads `EVOFLOW_STORAGE` (alias `STORAGE_BACKEND`), `EVOFLOW_DB`, `EVOFLOW_SHARED_DIR`
@@ -119,7 +127,9 @@ impl StorageConfig {
         let backend = match backend_text {
             None => BackendKind::Local,
             Some(text) => BackendKind::parse(&text).ok_or_else(|| {
-                StorageError::Config(format!("{source}=`{text}`: unknown backend (expected local, shared or efs)"))
+                StorageError::Config(format!(
+                    "{source}=`{text}`: unknown backend (expected local, shared or efs)"
+                ))
             })?,
         };
         let db_path = match (&flags.db, var("EVOFLOW_DB")) {
@@ -154,8 +164,16 @@ impl StorageConfig {
         if db_path.as_os_str().is_empty() {
             return Err(StorageError::Config("the database path is empty".into()));
         }
-        let shared_dir = if backend == BackendKind::Shared { shared_dir } else { None };
-        Ok(StorageConfig { backend, db_path, shared_dir })
+        let shared_dir = if backend == BackendKind::Shared {
+            shared_dir
+        } else {
+            None
+        };
+        Ok(StorageConfig {
+            backend,
+            db_path,
+            shared_dir,
+        })
     }
 
     /// The database file (local) or directory (shared) this configuration points at.
@@ -184,34 +202,64 @@ mod tests {
 
     #[test]
     fn env_aliases_and_precedence() {
-        let c = resolve(&[("STORAGE_BACKEND", "efs"), ("EFS_MOUNT_PATH", "/mnt/efs")], Default::default()).unwrap();
+        let c = resolve(
+            &[("STORAGE_BACKEND", "efs"), ("EFS_MOUNT_PATH", "/mnt/efs")],
+            Default::default(),
+        )
+        .unwrap();
         assert_eq!(c, StorageConfig::shared("/mnt/efs"));
         let c = resolve(
-            &[("EVOFLOW_STORAGE", "local"), ("STORAGE_BACKEND", "efs"), ("EVOFLOW_DB", "/x.duckdb")],
+            &[
+                ("EVOFLOW_STORAGE", "local"),
+                ("STORAGE_BACKEND", "efs"),
+                ("EVOFLOW_DB", "/x.duckdb"),
+            ],
             Default::default(),
         )
         .unwrap();
         assert_eq!(c, StorageConfig::local("/x.duckdb"));
         let c = resolve(
-            &[("EVOFLOW_SHARED_DIR", "/a"), ("EFS_MOUNT_PATH", "/b"), ("EVOFLOW_STORAGE", "shared")],
+            &[
+                ("EVOFLOW_SHARED_DIR", "/a"),
+                ("EFS_MOUNT_PATH", "/b"),
+                ("EVOFLOW_STORAGE", "shared"),
+            ],
             Default::default(),
         )
         .unwrap();
         assert_eq!(c.shared_dir, Some(PathBuf::from("/a")));
-        let flags = StorageOverrides { backend: Some("local".into()), db: Some("/f.duckdb".into()), shared_dir: None };
+        let flags = StorageOverrides {
+            backend: Some("local".into()),
+            db: Some("/f.duckdb".into()),
+            shared_dir: None,
+        };
         let c = resolve(&[("EVOFLOW_STORAGE", "shared"), ("EVOFLOW_SHARED_DIR", "/a")], flags).unwrap();
         assert_eq!(c, StorageConfig::local("/f.duckdb"));
     }
 
     #[test]
     fn errors_name_the_variable_or_flag() {
-        let e = resolve(&[("EVOFLOW_STORAGE", "s3")], Default::default()).unwrap_err().to_string();
+        let e = resolve(&[("EVOFLOW_STORAGE", "s3")], Default::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("EVOFLOW_STORAGE=`s3`"), "{e}");
-        let e = resolve(&[("STORAGE_BACKEND", "shared")], Default::default()).unwrap_err().to_string();
+        let e = resolve(&[("STORAGE_BACKEND", "shared")], Default::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("EVOFLOW_SHARED_DIR"), "{e}");
-        let flags = StorageOverrides { shared_dir: Some("/d".into()), ..Default::default() };
-        assert!(resolve(&[], flags).unwrap_err().to_string().contains("--storage shared"));
-        let flags = StorageOverrides { backend: Some("shared".into()), db: Some("/x".into()), shared_dir: Some("/d".into()) };
+        let flags = StorageOverrides {
+            shared_dir: Some("/d".into()),
+            ..Default::default()
+        };
+        assert!(resolve(&[], flags)
+            .unwrap_err()
+            .to_string()
+            .contains("--storage shared"));
+        let flags = StorageOverrides {
+            backend: Some("shared".into()),
+            db: Some("/x".into()),
+            shared_dir: Some("/d".into()),
+        };
         assert!(resolve(&[], flags).unwrap_err().to_string().contains("--db"));
     }
 }

@@ -18,12 +18,17 @@ pub struct DbFile {
 
 impl std::fmt::Debug for DbFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DbFile").field("path", &self.path).field("mode", &self.mode).finish()
+        f.debug_struct("DbFile")
+            .field("path", &self.path)
+            .field("mode", &self.mode)
+            .finish()
     }
 }
 
 fn open_read_only(path: &Path) -> Result<Connection, StorageError> {
-    let config = Config::default().access_mode(AccessMode::ReadOnly).map_err(|e| StorageError::db(path, e))?;
+    let config = Config::default()
+        .access_mode(AccessMode::ReadOnly)
+        .map_err(|e| StorageError::db(path, e))?;
     Connection::open_with_flags(path, config).map_err(|e| StorageError::db(path, e))
 }
 
@@ -62,7 +67,12 @@ impl DbFile {
                         found: v,
                         supported: SCHEMA_VERSION,
                     }),
-                    Inspection::Version(_) => Ok(DbFile { conn, path: path.to_path_buf(), mode, _lock: None }),
+                    Inspection::Version(_) => Ok(DbFile {
+                        conn,
+                        path: path.to_path_buf(),
+                        mode,
+                        _lock: None,
+                    }),
                 }
             }
             OpenMode::ReadWrite => {
@@ -74,7 +84,10 @@ impl DbFile {
                     });
                 }
                 if path.is_dir() {
-                    return Err(StorageError::Foreign { path: path.to_path_buf(), reason: "a directory, not a file".into() });
+                    return Err(StorageError::Foreign {
+                        path: path.to_path_buf(),
+                        reason: "a directory, not a file".into(),
+                    });
                 }
                 let lock = WriterLock::acquire(path)?;
                 let found = if path.exists() {
@@ -88,7 +101,12 @@ impl DbFile {
                 };
                 let conn = Connection::open(path).map_err(|e| StorageError::db(path, e))?;
                 schema::ensure(&conn, path, &found)?;
-                Ok(DbFile { conn, path: path.to_path_buf(), mode, _lock: Some(lock) })
+                Ok(DbFile {
+                    conn,
+                    path: path.to_path_buf(),
+                    mode,
+                    _lock: Some(lock),
+                })
             }
         }
     }
@@ -97,7 +115,9 @@ impl DbFile {
     pub fn require_write(&self) -> Result<(), StorageError> {
         match self.mode {
             OpenMode::ReadWrite => Ok(()),
-            OpenMode::ReadOnly => Err(StorageError::OpenedReadOnly { path: self.path.clone() }),
+            OpenMode::ReadOnly => Err(StorageError::OpenedReadOnly {
+                path: self.path.clone(),
+            }),
         }
     }
 

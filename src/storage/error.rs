@@ -12,7 +12,11 @@ pub enum StorageError {
     Config(String),
     /// A symbol, timeframe or run id that cannot be stored (it becomes a directory name).
     #[error("invalid {what} `{value}`: {reason}")]
-    InvalidName { what: &'static str, value: String, reason: String },
+    InvalidName {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
     /// An argument that cannot be stored (e.g. an empty series).
     #[error("{0}")]
     InvalidInput(String),
@@ -21,7 +25,11 @@ pub enum StorageError {
     NotFound { path: PathBuf, hint: String },
     /// Another process holds the single-writer lock.
     #[error("{}: in use by {holder} (one writer at a time; if that process is gone, remove {})", path.display(), lock.display())]
-    InUse { path: PathBuf, holder: String, lock: PathBuf },
+    InUse {
+        path: PathBuf,
+        holder: String,
+        lock: PathBuf,
+    },
     /// The file is not a DuckDB database, or is a DuckDB database that evoflow did not create.
     #[error("{}: not an evoflow database: {reason}; the file was not modified", path.display())]
     Foreign { path: PathBuf, reason: String },
@@ -45,7 +53,12 @@ pub enum StorageError {
     DiskFull { path: PathBuf, message: String },
     /// No bars (or funding) stored for this symbol and timeframe.
     #[error("{location}: no {what} stored for symbol `{symbol}` timeframe `{timeframe}` (see `evoflow data ls`)")]
-    NoData { location: String, what: &'static str, symbol: String, timeframe: String },
+    NoData {
+        location: String,
+        what: &'static str,
+        symbol: String,
+        timeframe: String,
+    },
     /// Any other file-system error.
     #[error("{}: {message}", path.display())]
     Io { path: PathBuf, message: String },
@@ -83,7 +96,10 @@ impl StorageError {
         match err.kind() {
             K::ReadOnlyFilesystem | K::PermissionDenied => StorageError::ReadOnly { path, message },
             K::StorageFull | K::FileTooLarge => StorageError::DiskFull { path, message },
-            K::NotFound => StorageError::NotFound { path, hint: format!(" ({message})") },
+            K::NotFound => StorageError::NotFound {
+                path,
+                hint: format!(" ({message})"),
+            },
             _ => StorageError::Io { path, message },
         }
     }

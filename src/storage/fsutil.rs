@@ -22,7 +22,9 @@ pub fn hostname() -> String {
 
 /// True when a process with this pid exists on this host.
 pub fn pid_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
     // SAFETY: signal 0 only checks that the process exists and may be signalled.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
@@ -31,29 +33,47 @@ pub fn pid_alive(pid: u32) -> bool {
 /// Bytes available to unprivileged users on the file system holding `path`.
 pub fn free_space(path: &Path) -> Result<u64, StorageError> {
     use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| StorageError::Io { path: path.to_path_buf(), message: "path contains a NUL byte".into() })?;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| StorageError::Io {
+        path: path.to_path_buf(),
+        message: "path contains a NUL byte".into(),
+    })?;
     // SAFETY: `c` is a valid NUL-terminated path and `stat` a valid out-pointer.
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::statvfs(c.as_ptr(), &mut stat) };
     if rc != 0 {
         return Err(StorageError::io(path, &std::io::Error::last_os_error()));
     }
-    Ok(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    // The field types differ between platforms (u32 on some, u64 on Linux x86_64).
+    #[allow(clippy::useless_conversion)]
+    let (avail, frsize) = (u64::from(stat.f_bavail), u64::from(stat.f_frsize));
+    Ok(avail.saturating_mul(frsize))
 }
 
 /// A name that no other process or call uses: `host-pid-nanos-counter`.
 pub fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let host: String = hostname().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    format!("{host}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let host: String = hostname()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    format!(
+        "{host}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The temporary name next to `path` used before an atomic rename: `.NAME.tmp-UNIQUE`.
 pub fn temp_path_for(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", unique_suffix()))
 }
 
@@ -121,7 +141,10 @@ mod tests {
         atomic_write(&p, b"first").unwrap();
         atomic_write(&p, b"second, longer").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"second, longer");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1);
         assert!(is_temp_name(&temp_path_for(&p).file_name().unwrap().to_string_lossy()));
         assert!(free_space(dir.path()).unwrap() > 0);

@@ -57,7 +57,12 @@ impl HealthReport {
         } else {
             HealthStatus::Healthy
         };
-        HealthReport { status, backend, location: location.display().to_string(), checks }
+        HealthReport {
+            status,
+            backend,
+            location: location.display().to_string(),
+            checks,
+        }
     }
 }
 
@@ -70,7 +75,13 @@ fn timed(name: &str, critical: bool, f: impl FnOnce() -> Result<String, String>)
         Ok(d) => (true, d),
         Err(d) => (false, d),
     };
-    HealthCheck { name: name.to_string(), ok, latency_ms, detail, critical }
+    HealthCheck {
+        name: name.to_string(),
+        ok,
+        latency_ms,
+        detail,
+        critical,
+    }
 }
 
 /// Backend-specific queries the scratch checks need.
@@ -87,7 +98,14 @@ fn scratch_bars() -> Bars {
         let open = price;
         price = (price + step).max(1.0);
         let (hi, lo) = (open.max(price) + 0.25, open.min(price) - 0.25);
-        bars.push(1_600_000_000_000 + i as i64 * 3_600_000, open, hi, lo, price, 1000.0 + i as f64);
+        bars.push(
+            1_600_000_000_000 + i as i64 * 3_600_000,
+            open,
+            hi,
+            lo,
+            price,
+            1000.0 + i as f64,
+        );
     }
     bars
 }
@@ -101,19 +119,27 @@ pub(crate) fn scratch_checks<S: ScratchOps>(s: &mut S) -> Vec<HealthCheck> {
     let mut checks = Vec::new();
     checks.push(timed("bars_roundtrip", true, || {
         let n = s.write_bars(&symbol, timeframe, &bars).map_err(|e| e.to_string())?;
-        let back = s.read_bars(&symbol, timeframe, TimeRange::all()).map_err(|e| e.to_string())?;
+        let back = s
+            .read_bars(&symbol, timeframe, TimeRange::all())
+            .map_err(|e| e.to_string())?;
         if back != bars {
             return Err(format!("wrote {n} bars but read back {} different ones", back.len()));
         }
         let mid = bars.timestamp_ms[100];
-        let part = s.read_bars(&symbol, timeframe, TimeRange::between(mid, mid + 9 * 3_600_000)).map_err(|e| e.to_string())?;
+        let part = s
+            .read_bars(&symbol, timeframe, TimeRange::between(mid, mid + 9 * 3_600_000))
+            .map_err(|e| e.to_string())?;
         if part != bars.slice(100..110) {
             return Err("a time-range read returned the wrong bars".into());
         }
-        Ok(format!("wrote {n} bars to scratch symbol {symbol}, read them back equal (whole and a 10-bar range)"))
+        Ok(format!(
+            "wrote {n} bars to scratch symbol {symbol}, read them back equal (whole and a 10-bar range)"
+        ))
     }));
     checks.push(timed("window_query", true, || {
-        let got = s.rolling_mean_close(&symbol, timeframe, WINDOW).map_err(|e| e.to_string())?;
+        let got = s
+            .rolling_mean_close(&symbol, timeframe, WINDOW)
+            .map_err(|e| e.to_string())?;
         let want: Vec<f64> = (0..bars.len())
             .map(|i| {
                 let lo = (i + 1).saturating_sub(WINDOW);
@@ -122,19 +148,36 @@ pub(crate) fn scratch_checks<S: ScratchOps>(s: &mut S) -> Vec<HealthCheck> {
             .collect();
         let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         if got.len() != want.len() || worst > 1e-9 {
-            return Err(format!("rolling mean over {WINDOW} bars differs (rows {} vs {}, max error {worst})", got.len(), want.len()));
+            return Err(format!(
+                "rolling mean over {WINDOW} bars differs (rows {} vs {}, max error {worst})",
+                got.len(),
+                want.len()
+            ));
         }
-        Ok(format!("AVG(close) OVER (ROWS {} PRECEDING) matched on {} rows", WINDOW - 1, got.len()))
+        Ok(format!(
+            "AVG(close) OVER (ROWS {} PRECEDING) matched on {} rows",
+            WINDOW - 1,
+            got.len()
+        ))
     }));
-    let payload: Vec<u8> = (0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
-    let checkpoint = Checkpoint { run_id: run_id.clone(), generation: 7, payload };
+    let payload: Vec<u8> = (0..65_536u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let checkpoint = Checkpoint {
+        run_id: run_id.clone(),
+        generation: 7,
+        payload,
+    };
     let mut in_use = false;
     let mut cp_check = timed("checkpoint_roundtrip", true, || {
-        let r = s.write_checkpoint(&checkpoint).and_then(|_| s.read_checkpoint(&run_id, None));
+        let r = s
+            .write_checkpoint(&checkpoint)
+            .and_then(|_| s.read_checkpoint(&run_id, None));
         match r {
-            Ok(Some(back)) if back == checkpoint => {
-                Ok(format!("wrote and read back a {} byte checkpoint (checksum verified)", checkpoint.payload.len()))
-            }
+            Ok(Some(back)) if back == checkpoint => Ok(format!(
+                "wrote and read back a {} byte checkpoint (checksum verified)",
+                checkpoint.payload.len()
+            )),
             Ok(_) => Err("the checkpoint read back differs from the one written".into()),
             Err(e @ StorageError::InUse { .. }) => {
                 in_use = true;
@@ -171,7 +214,15 @@ fn location_checks(dir: &Path, what: &str, checks: &mut Vec<HealthCheck>) -> boo
         } else if dir.exists() {
             Err(format!("{}: not a directory", dir.display()))
         } else {
-            Err(format!("{}: does not exist{}", dir.display(), if what == "shared directory" { " (is the volume mounted?)" } else { "" }))
+            Err(format!(
+                "{}: does not exist{}",
+                dir.display(),
+                if what == "shared directory" {
+                    " (is the volume mounted?)"
+                } else {
+                    ""
+                }
+            ))
         }
     });
     let ok = exists.ok;
@@ -180,7 +231,9 @@ fn location_checks(dir: &Path, what: &str, checks: &mut Vec<HealthCheck>) -> boo
         return false;
     }
     checks.push(timed("writable", true, || {
-        probe_writable(dir).map(|_| format!("created, wrote, fsynced and removed a probe file in {}", dir.display())).map_err(|e| e.to_string())
+        probe_writable(dir)
+            .map(|_| format!("created, wrote, fsynced and removed a probe file in {}", dir.display()))
+            .map_err(|e| e.to_string())
     }));
     checks.push(timed("free_space", false, || {
         let free = free_space(dir).map_err(|e| e.to_string())?;

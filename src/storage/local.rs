@@ -20,7 +20,9 @@ pub struct LocalStorage {
 impl LocalStorage {
     /// Opens (read-write: creates if missing) the database file at `path`.
     pub fn open(path: &Path, mode: OpenMode) -> Result<LocalStorage, StorageError> {
-        Ok(LocalStorage { db: DbFile::open(path, mode)? })
+        Ok(LocalStorage {
+            db: DbFile::open(path, mode)?,
+        })
     }
 
     fn no_data(&self, what: &'static str, symbol: &str, timeframe: &str) -> StorageError {
@@ -47,7 +49,9 @@ pub(crate) fn check_series(symbol: &str, timeframe: &str, bars: Option<&Bars>) -
 pub(crate) fn check_funding(symbol: &str, timeframe: &str, funding: &FundingRates) -> Result<(), StorageError> {
     check_series(symbol, timeframe, None)?;
     if funding.time_ms.len() != funding.rate.len() {
-        return Err(StorageError::InvalidInput("funding: times and rates differ in length".into()));
+        return Err(StorageError::InvalidInput(
+            "funding: times and rates differ in length".into(),
+        ));
     }
     for (i, (t, r)) in funding.time_ms.iter().zip(&funding.rate).enumerate() {
         if !r.is_finite() || (i > 0 && *t <= funding.time_ms[i - 1]) {
@@ -88,10 +92,20 @@ impl Storage for LocalStorage {
         Ok(bars)
     }
 
-    fn read_funding(&self, symbol: &str, timeframe: &str, range: TimeRange) -> Result<Option<FundingRates>, StorageError> {
+    fn read_funding(
+        &self,
+        symbol: &str,
+        timeframe: &str,
+        range: TimeRange,
+    ) -> Result<Option<FundingRates>, StorageError> {
         check_series(symbol, timeframe, None)?;
         let f = self.db.read_funding_table(symbol, timeframe, range)?;
-        if f.is_empty() && self.db.read_funding_table(symbol, timeframe, TimeRange::all())?.is_empty() {
+        if f.is_empty()
+            && self
+                .db
+                .read_funding_table(symbol, timeframe, TimeRange::all())?
+                .is_empty()
+        {
             return Ok(None);
         }
         Ok(Some(f))
@@ -131,7 +145,11 @@ impl Storage for LocalStorage {
         self.db.delete_run(run_id)
     }
 
-    fn record_generation(&mut self, stats: &GenerationRecord, individuals: &[IndividualRecord]) -> Result<(), StorageError> {
+    fn record_generation(
+        &mut self,
+        stats: &GenerationRecord,
+        individuals: &[IndividualRecord],
+    ) -> Result<(), StorageError> {
         self.db.record_generation(stats, individuals)
     }
 

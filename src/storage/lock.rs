@@ -17,7 +17,10 @@ pub fn lock_path_for(path: &Path) -> PathBuf {
 /// The `host:pid` recorded in a lock file, if it can be read.
 pub fn read_holder(lock: &Path) -> Option<String> {
     let text = std::fs::read_to_string(lock).ok()?;
-    text.lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
+    text.lines()
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
 }
 
 /// A held single-writer lock; dropping it removes the lock file (only if it is still ours).
@@ -35,12 +38,16 @@ impl WriterLock {
         let path = lock_path_for(guarded);
         let host = hostname();
         let pid = std::process::id();
-        let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let content = format!("{host}:{pid}\nnonce {nonce}\n");
         for attempt in 0..2 {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut file) => {
-                    file.write_all(content.as_bytes()).map_err(|e| StorageError::io(&path, &e))?;
+                    file.write_all(content.as_bytes())
+                        .map_err(|e| StorageError::io(&path, &e))?;
                     file.sync_all().map_err(|e| StorageError::io(&path, &e))?;
                     return Ok(WriterLock { path, content });
                 }
@@ -51,14 +58,26 @@ impl WriterLock {
                         let _ = std::fs::remove_file(&path);
                         continue;
                     }
-                    let holder = if holder == format!("{host}:{pid}") { format!("{holder} (this process)") } else { holder };
-                    return Err(StorageError::InUse { path: guarded.to_path_buf(), holder, lock: path });
+                    let holder = if holder == format!("{host}:{pid}") {
+                        format!("{holder} (this process)")
+                    } else {
+                        holder
+                    };
+                    return Err(StorageError::InUse {
+                        path: guarded.to_path_buf(),
+                        holder,
+                        lock: path,
+                    });
                 }
                 Err(e) => return Err(StorageError::io(&path, &e)),
             }
         }
         let holder = read_holder(&path).unwrap_or_else(|| "an unknown process".to_string());
-        Err(StorageError::InUse { path: guarded.to_path_buf(), holder, lock: path })
+        Err(StorageError::InUse {
+            path: guarded.to_path_buf(),
+            holder,
+            lock: path,
+        })
     }
 
     /// The lock file.
@@ -70,7 +89,9 @@ impl WriterLock {
 
 /// A lock is stale when it names this host and a process that no longer exists.
 fn is_stale(holder: &str, host: &str, own_pid: u32) -> bool {
-    let Some((h, p)) = holder.rsplit_once(':') else { return false };
+    let Some((h, p)) = holder.rsplit_once(':') else {
+        return false;
+    };
     let Ok(pid) = p.trim().parse::<u32>() else { return false };
     h == host && pid != own_pid && !pid_alive(pid)
 }
@@ -93,13 +114,18 @@ mod tests {
         let db = dir.path().join("x.duckdb");
         let first = WriterLock::acquire(&db).unwrap();
         let err = WriterLock::acquire(&db).unwrap_err().to_string();
-        assert!(err.contains("in use by") && err.contains(&format!(":{}", std::process::id())), "{err}");
+        assert!(
+            err.contains("in use by") && err.contains(&format!(":{}", std::process::id())),
+            "{err}"
+        );
         drop(first);
         assert!(!lock_path_for(&db).exists());
         // A lock left by a process that no longer exists on this host is taken over.
         std::fs::write(lock_path_for(&db), format!("{}:{}\n", hostname(), u32::MAX - 7)).unwrap();
         let again = WriterLock::acquire(&db).unwrap();
-        assert!(read_holder(again.path()).unwrap().ends_with(&format!(":{}", std::process::id())));
+        assert!(read_holder(again.path())
+            .unwrap()
+            .ends_with(&format!(":{}", std::process::id())));
         drop(again);
         // A lock held from another host is never taken over.
         std::fs::write(lock_path_for(&db), "other-host:1\n").unwrap();

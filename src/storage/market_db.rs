@@ -38,7 +38,12 @@ impl DbFile {
     }
 
     /// Replaces the stored funding of `symbol`/`timeframe` over the time span of `funding`.
-    pub fn write_funding_table(&self, symbol: &str, timeframe: &str, funding: &FundingRates) -> Result<usize, StorageError> {
+    pub fn write_funding_table(
+        &self,
+        symbol: &str,
+        timeframe: &str,
+        funding: &FundingRates,
+    ) -> Result<usize, StorageError> {
         let (first, last) = span(&funding.time_ms)?;
         self.in_transaction(|conn| {
             conn.execute(
@@ -48,7 +53,8 @@ impl DbFile {
             .map_err(|e| self.err(e))?;
             let mut app = conn.appender("funding").map_err(|e| self.err(e))?;
             for (t, r) in funding.time_ms.iter().zip(&funding.rate) {
-                app.append_row(params![symbol, timeframe, t, r]).map_err(|e| self.err(e))?;
+                app.append_row(params![symbol, timeframe, t, r])
+                    .map_err(|e| self.err(e))?;
             }
             app.flush().map_err(|e| self.err(e))?;
             Ok(funding.len())
@@ -65,7 +71,9 @@ impl DbFile {
                  WHERE symbol = ? AND timeframe = ? AND ts_ms BETWEEN ? AND ? ORDER BY ts_ms",
             )
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query(params![symbol, timeframe, lo, hi]).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(params![symbol, timeframe, lo, hi])
+            .map_err(|e| self.err(e))?;
         let mut bars = Bars::default();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let get = |i: usize| r.get::<_, f64>(i);
@@ -82,7 +90,12 @@ impl DbFile {
     }
 
     /// Stored funding in `range`, in time order (empty when none).
-    pub fn read_funding_table(&self, symbol: &str, timeframe: &str, range: TimeRange) -> Result<FundingRates, StorageError> {
+    pub fn read_funding_table(
+        &self,
+        symbol: &str,
+        timeframe: &str,
+        range: TimeRange,
+    ) -> Result<FundingRates, StorageError> {
         let (lo, hi) = range.bounds();
         let mut stmt = self
             .conn
@@ -92,7 +105,9 @@ impl DbFile {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![symbol, timeframe, lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))
+            .query_map(params![symbol, timeframe, lo, hi], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?))
+            })
             .map_err(|e| self.err(e))?;
         let mut out = FundingRates::default();
         for row in rows {
@@ -135,7 +150,10 @@ impl DbFile {
             let mut n = 0;
             for table in ["bars", "funding"] {
                 n += conn
-                    .execute(&format!("DELETE FROM {table} WHERE symbol = ? AND timeframe = ?"), params![symbol, timeframe])
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE symbol = ? AND timeframe = ?"),
+                        params![symbol, timeframe],
+                    )
                     .map_err(|e| self.err(e))?;
             }
             Ok(n > 0)
@@ -150,7 +168,9 @@ impl DbFile {
             window.saturating_sub(1)
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(params![symbol, timeframe], |r| r.get::<_, f64>(0)).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![symbol, timeframe], |r| r.get::<_, f64>(0))
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }
@@ -159,6 +179,8 @@ impl DbFile {
 pub fn span(ts: &[i64]) -> Result<(i64, i64), StorageError> {
     match (ts.first(), ts.last()) {
         (Some(&a), Some(&b)) => Ok((a, b)),
-        _ => Err(StorageError::InvalidInput("nothing to write: the series is empty".into())),
+        _ => Err(StorageError::InvalidInput(
+            "nothing to write: the series is empty".into(),
+        )),
     }
 }

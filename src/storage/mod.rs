@@ -65,7 +65,12 @@ pub trait Storage: Send {
     /// Bars in `range`, in time order; [`StorageError::NoData`] when none are stored.
     fn read_bars(&self, symbol: &str, timeframe: &str, range: TimeRange) -> Result<Bars, StorageError>;
     /// Funding rates in `range`; `None` when no funding is stored for the series.
-    fn read_funding(&self, symbol: &str, timeframe: &str, range: TimeRange) -> Result<Option<FundingRates>, StorageError>;
+    fn read_funding(
+        &self,
+        symbol: &str,
+        timeframe: &str,
+        range: TimeRange,
+    ) -> Result<Option<FundingRates>, StorageError>;
     /// Every stored series, ordered by symbol then timeframe.
     fn list_market(&self) -> Result<Vec<DatasetInfo>, StorageError>;
     /// Deletes a series (bars and funding); true when something was stored.
@@ -76,7 +81,11 @@ pub trait Storage: Send {
     fn read_market(&self, symbol: &str, timeframe: &str, range: TimeRange) -> Result<MarketData, StorageError> {
         let bars = self.read_bars(symbol, timeframe, range)?;
         let funding = self.read_funding(symbol, timeframe, range)?;
-        Ok(MarketData { source: format!("storage:{}:{symbol}/{timeframe}", self.backend()), bars, funding })
+        Ok(MarketData {
+            source: format!("storage:{}:{symbol}/{timeframe}", self.backend()),
+            bars,
+            funding,
+        })
     }
 
     // ----- runs and results (one writer) -----
@@ -96,7 +105,11 @@ pub trait Storage: Send {
     fn delete_run(&mut self, run_id: &str) -> Result<(), StorageError>;
     /// Stores one generation's statistics and evaluated individuals atomically, replacing
     /// an earlier attempt at the same generation (as after a resume).
-    fn record_generation(&mut self, stats: &GenerationRecord, individuals: &[IndividualRecord]) -> Result<(), StorageError>;
+    fn record_generation(
+        &mut self,
+        stats: &GenerationRecord,
+        individuals: &[IndividualRecord],
+    ) -> Result<(), StorageError>;
     /// A run's generation statistics in generation order.
     fn read_generations(&self, run_id: &str) -> Result<Vec<GenerationRecord>, StorageError>;
     /// A run's individuals, of one generation or all, in generation then write order.
@@ -138,15 +151,26 @@ pub fn open_storage(config: &StorageConfig, mode: OpenMode) -> Result<Box<dyn St
 /// Checks a symbol, timeframe or run id: 1 to 128 characters from `A-Z a-z 0-9 _ - . @`,
 /// not starting with `.` (names become file and directory names in the shared backend).
 pub fn validate_name(what: &'static str, value: &str) -> Result<(), StorageError> {
-    let bad = |reason: &str| Err(StorageError::InvalidName { what, value: value.to_string(), reason: reason.to_string() });
+    let bad = |reason: &str| {
+        Err(StorageError::InvalidName {
+            what,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        })
+    };
     if value.is_empty() || value.len() > 128 {
         return bad("must be 1 to 128 characters");
     }
     if value.starts_with('.') {
         return bad("must not start with `.`");
     }
-    if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'))) {
-        return bad(&format!("character `{c}` is not allowed (use A-Z, a-z, 0-9, _, -, ., @)"));
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@')))
+    {
+        return bad(&format!(
+            "character `{c}` is not allowed (use A-Z, a-z, 0-9, _, -, ., @)"
+        ));
     }
     Ok(())
 }
@@ -162,6 +186,9 @@ mod tests {
             assert!(validate_name("symbol", bad).is_err(), "{bad}");
         }
         let e = validate_name("symbol", "BTC/USDT").unwrap_err().to_string();
-        assert_eq!(e, "invalid symbol `BTC/USDT`: character `/` is not allowed (use A-Z, a-z, 0-9, _, -, ., @)");
+        assert_eq!(
+            e,
+            "invalid symbol `BTC/USDT`: character `/` is not allowed (use A-Z, a-z, 0-9, _, -, ., @)"
+        );
     }
 }

@@ -146,7 +146,10 @@ impl TimeRange {
 
     /// `start_ms <= t <= end_ms`.
     pub fn between(start_ms: i64, end_ms: i64) -> TimeRange {
-        TimeRange { start_ms: Some(start_ms), end_ms: Some(end_ms) }
+        TimeRange {
+            start_ms: Some(start_ms),
+            end_ms: Some(end_ms),
+        }
     }
 
     /// The bounds with open ends replaced by `i64::MIN` / `i64::MAX`.
@@ -210,6 +213,9 @@ mod tests {
         bars.close[0] = 1.25;
         let b = MarketData::new("y", bars);
         assert_ne!(market_fingerprint(&a), market_fingerprint(&b));
-        assert_eq!(market_fingerprint(&a), market_fingerprint(&MarketData::new("z", a.bars.clone())));
+        assert_eq!(
+            market_fingerprint(&a),
+            market_fingerprint(&MarketData::new("z", a.bars.clone()))
+        );
     }
 }

@@ -47,7 +47,8 @@ fn f64_or_nan(r: &Row<'_>, i: usize) -> duckdb::Result<f64> {
     Ok(r.get::<_, Option<f64>>(i)?.unwrap_or(f64::NAN))
 }
 
-const RUN_COLUMNS: &str = "run_id, config_json, seed, data_fingerprint, code_version, status, started_at_ms, ended_at_ms";
+const RUN_COLUMNS: &str =
+    "run_id, config_json, seed, data_fingerprint, code_version, status, started_at_ms, ended_at_ms";
 
 impl DbFile {
     fn finish_runs(&self, rows: Vec<(RunRecord, String)>) -> Result<Vec<RunRecord>, StorageError> {
@@ -66,7 +67,11 @@ impl DbFile {
     pub fn create_run(&self, run: &RunRecord) -> Result<(), StorageError> {
         self.require_write()?;
         if self.get_run(&run.run_id)?.is_some() {
-            return Err(StorageError::InvalidInput(format!("run `{}` already exists in {}", run.run_id, self.path.display())));
+            return Err(StorageError::InvalidInput(format!(
+                "run `{}` already exists in {}",
+                run.run_id,
+                self.path.display()
+            )));
         }
         self.conn
             .execute(
@@ -91,10 +96,16 @@ impl DbFile {
         self.require_write()?;
         let n = self
             .conn
-            .execute("UPDATE runs SET status = ?, ended_at_ms = ? WHERE run_id = ?", params![status.as_str(), ended_at_ms, run_id])
+            .execute(
+                "UPDATE runs SET status = ?, ended_at_ms = ? WHERE run_id = ?",
+                params![status.as_str(), ended_at_ms, run_id],
+            )
             .map_err(|e| self.err(e))?;
         if n == 0 {
-            return Err(StorageError::InvalidInput(format!("no run `{run_id}` in {}", self.path.display())));
+            return Err(StorageError::InvalidInput(format!(
+                "no run `{run_id}` in {}",
+                self.path.display()
+            )));
         }
         Ok(())
     }
@@ -103,7 +114,11 @@ impl DbFile {
     pub fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StorageError> {
         let row = self
             .conn
-            .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"), params![run_id], run_from_row)
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"),
+                params![run_id],
+                run_from_row,
+            )
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(self.finish_runs(row.into_iter().collect())?.pop())
@@ -113,7 +128,9 @@ impl DbFile {
     pub fn list_runs(&self) -> Result<Vec<RunRecord>, StorageError> {
         let mut stmt = self
             .conn
-            .prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at_ms, run_id"))
+            .prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at_ms, run_id"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], run_from_row).map_err(|e| self.err(e))?;
         let rows = rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
@@ -124,7 +141,8 @@ impl DbFile {
     pub fn delete_run(&self, run_id: &str) -> Result<(), StorageError> {
         self.in_transaction(|conn| {
             for table in ["runs", "generations", "individuals", "hall_of_fame", "checkpoints"] {
-                conn.execute(&format!("DELETE FROM {table} WHERE run_id = ?"), params![run_id]).map_err(|e| self.err(e))?;
+                conn.execute(&format!("DELETE FROM {table} WHERE run_id = ?"), params![run_id])
+                    .map_err(|e| self.err(e))?;
             }
             Ok(())
         })
@@ -132,8 +150,15 @@ impl DbFile {
 
     /// Stores a generation's statistics and its individuals in one transaction, replacing
     /// what a previous attempt stored for that generation (so a resumed run rewrites it).
-    pub fn record_generation(&self, stats: &GenerationRecord, individuals: &[IndividualRecord]) -> Result<(), StorageError> {
-        if let Some(bad) = individuals.iter().find(|i| i.run_id != stats.run_id || i.generation != stats.generation) {
+    pub fn record_generation(
+        &self,
+        stats: &GenerationRecord,
+        individuals: &[IndividualRecord],
+    ) -> Result<(), StorageError> {
+        if let Some(bad) = individuals
+            .iter()
+            .find(|i| i.run_id != stats.run_id || i.generation != stats.generation)
+        {
             return Err(StorageError::InvalidInput(format!(
                 "individual of run `{}` generation {} passed with generation {} of run `{}`",
                 bad.run_id, bad.generation, stats.generation, stats.run_id
@@ -141,8 +166,10 @@ impl DbFile {
         }
         self.in_transaction(|conn| {
             let key = params![stats.run_id, stats.generation];
-            conn.execute("DELETE FROM generations WHERE run_id = ? AND generation = ?", key).map_err(|e| self.err(e))?;
-            conn.execute("DELETE FROM individuals WHERE run_id = ? AND generation = ?", key).map_err(|e| self.err(e))?;
+            conn.execute("DELETE FROM generations WHERE run_id = ? AND generation = ?", key)
+                .map_err(|e| self.err(e))?;
+            conn.execute("DELETE FROM individuals WHERE run_id = ? AND generation = ?", key)
+                .map_err(|e| self.err(e))?;
             conn.execute(
                 "INSERT INTO generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 params![
@@ -206,7 +233,11 @@ impl DbFile {
     }
 
     /// A run's individuals (of one generation, or all), in generation then insertion order.
-    pub fn read_individuals(&self, run_id: &str, generation: Option<u32>) -> Result<Vec<IndividualRecord>, StorageError> {
+    pub fn read_individuals(
+        &self,
+        run_id: &str,
+        generation: Option<u32>,
+    ) -> Result<Vec<IndividualRecord>, StorageError> {
         let (lo, hi) = generation.map_or((0i64, i64::from(u32::MAX)), |g| (i64::from(g), i64::from(g)));
         let mut stmt = self
             .conn
@@ -244,7 +275,8 @@ impl DbFile {
             )));
         }
         self.in_transaction(|conn| {
-            conn.execute("DELETE FROM hall_of_fame WHERE run_id = ?", params![run_id]).map_err(|e| self.err(e))?;
+            conn.execute("DELETE FROM hall_of_fame WHERE run_id = ?", params![run_id])
+                .map_err(|e| self.err(e))?;
             let mut app = conn.appender("hall_of_fame").map_err(|e| self.err(e))?;
             for h in entries {
                 app.append_row(params![
@@ -293,11 +325,22 @@ impl DbFile {
         let sum = checksum(&cp.payload);
         let payload: Option<&[u8]> = if inline { Some(&cp.payload) } else { None };
         self.in_transaction(|conn| {
-            conn.execute("DELETE FROM checkpoints WHERE run_id = ? AND generation = ?", params![cp.run_id, cp.generation])
-                .map_err(|e| self.err(e))?;
+            conn.execute(
+                "DELETE FROM checkpoints WHERE run_id = ? AND generation = ?",
+                params![cp.run_id, cp.generation],
+            )
+            .map_err(|e| self.err(e))?;
             conn.execute(
                 "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?)",
-                params![cp.run_id, cp.generation, now_ms(), payload, file, cp.payload.len() as u64, sum],
+                params![
+                    cp.run_id,
+                    cp.generation,
+                    now_ms(),
+                    payload,
+                    file,
+                    cp.payload.len() as u64,
+                    sum
+                ],
             )
             .map_err(|e| self.err(e))?;
             Ok(())
@@ -332,10 +375,17 @@ impl DbFile {
         if payload.len() as u64 != row.bytes || checksum(&payload) != row.checksum {
             return Err(StorageError::Corrupt {
                 path: self.path.clone(),
-                reason: format!("checkpoint of run `{run_id}` generation {} fails its checksum", row.generation),
+                reason: format!(
+                    "checkpoint of run `{run_id}` generation {} fails its checksum",
+                    row.generation
+                ),
             });
         }
-        Ok(Checkpoint { run_id: run_id.to_string(), generation: row.generation, payload })
+        Ok(Checkpoint {
+            run_id: run_id.to_string(),
+            generation: row.generation,
+            payload,
+        })
     }
 
     /// A cached fitness.
@@ -344,7 +394,12 @@ impl DbFile {
             .query_row(
                 "SELECT fitness FROM fitness_cache
                  WHERE data_fingerprint = ? AND objective = ? AND genome_hash = ? AND genome_json = ?",
-                params![key.data_fingerprint, key.objective, genome_hash(&key.genome_json), key.genome_json],
+                params![
+                    key.data_fingerprint,
+                    key.objective,
+                    genome_hash(&key.genome_json),
+                    key.genome_json
+                ],
                 |r| r.get(0),
             )
             .optional()
@@ -356,9 +411,18 @@ impl DbFile {
         let mut unique: BTreeMap<(&str, &str, String), (&str, f64)> = BTreeMap::new();
         for (k, f) in entries {
             if !f.is_finite() {
-                return Err(StorageError::InvalidInput(format!("fitness {f} is not finite; it cannot be cached")));
+                return Err(StorageError::InvalidInput(format!(
+                    "fitness {f} is not finite; it cannot be cached"
+                )));
             }
-            unique.insert((k.data_fingerprint.as_str(), k.objective.as_str(), genome_hash(&k.genome_json)), (k.genome_json.as_str(), *f));
+            unique.insert(
+                (
+                    k.data_fingerprint.as_str(),
+                    k.objective.as_str(),
+                    genome_hash(&k.genome_json),
+                ),
+                (k.genome_json.as_str(), *f),
+            );
         }
         let now = now_ms();
         self.in_transaction(|conn| {
@@ -370,7 +434,8 @@ impl DbFile {
                 )
                 .map_err(|e| self.err(e))?;
             for ((fp, obj, hash), (json, f)) in &unique {
-                stmt.execute(params![fp, obj, hash, json, f, now]).map_err(|e| self.err(e))?;
+                stmt.execute(params![fp, obj, hash, json, f, now])
+                    .map_err(|e| self.err(e))?;
             }
             Ok(())
         })

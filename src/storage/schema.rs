@@ -11,8 +11,17 @@ use super::StorageError;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The tables evoflow creates; a database holding none of them but other tables is foreign.
-pub const TABLES: [&str; 9] =
-    ["schema_version", "bars", "funding", "runs", "generations", "individuals", "hall_of_fame", "checkpoints", "fitness_cache"];
+pub const TABLES: [&str; 9] = [
+    "schema_version",
+    "bars",
+    "funding",
+    "runs",
+    "generations",
+    "individuals",
+    "hall_of_fame",
+    "checkpoints",
+    "fitness_cache",
+];
 
 /// Version 1 of the schema. Timestamps are UTC milliseconds; JSON is stored as text.
 const CREATE_V1: &str = "
@@ -86,9 +95,13 @@ pub fn check_magic(path: &Path) -> Result<(), StorageError> {
 pub fn inspect(conn: &Connection, path: &Path) -> Result<Inspection, StorageError> {
     let tables: Vec<String> = {
         let mut stmt = conn
-            .prepare("SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() ORDER BY 1")
+            .prepare(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() ORDER BY 1",
+            )
             .map_err(|e| StorageError::db(path, e))?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(|e| StorageError::db(path, e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| StorageError::db(path, e))?;
         rows.collect::<Result<_, _>>().map_err(|e| StorageError::db(path, e))?
     };
     if tables.is_empty() {
@@ -98,12 +111,18 @@ pub fn inspect(conn: &Connection, path: &Path) -> Result<Inspection, StorageErro
         let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
         return Err(StorageError::Foreign {
             path: path.to_path_buf(),
-            reason: format!("a DuckDB database without evoflow's `schema_version` table (it has: {})", shown.join(", ")),
+            reason: format!(
+                "a DuckDB database without evoflow's `schema_version` table (it has: {})",
+                shown.join(", ")
+            ),
         });
     }
     let version: Option<i64> = conn
         .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
-        .map_err(|e| StorageError::Corrupt { path: path.to_path_buf(), reason: format!("cannot read schema_version: {e}") })?;
+        .map_err(|e| StorageError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("cannot read schema_version: {e}"),
+        })?;
     let version = version.ok_or_else(|| StorageError::Corrupt {
         path: path.to_path_buf(),
         reason: "the schema_version table is empty".into(),
@@ -113,13 +132,24 @@ pub fn inspect(conn: &Connection, path: &Path) -> Result<Inspection, StorageErro
         reason: format!("schema version {version} is out of range"),
     })?;
     if version > SCHEMA_VERSION {
-        return Err(StorageError::TooNew { path: path.to_path_buf(), found: version, supported: SCHEMA_VERSION });
+        return Err(StorageError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
     }
-    let missing: Vec<&str> = TABLES.iter().copied().filter(|t| !tables.iter().any(|x| x == t)).collect();
+    let missing: Vec<&str> = TABLES
+        .iter()
+        .copied()
+        .filter(|t| !tables.iter().any(|x| x == t))
+        .collect();
     if version == SCHEMA_VERSION && !missing.is_empty() {
         return Err(StorageError::Corrupt {
             path: path.to_path_buf(),
-            reason: format!("schema version {version} but tables are missing: {}", missing.join(", ")),
+            reason: format!(
+                "schema version {version} but tables are missing: {}",
+                missing.join(", ")
+            ),
         });
     }
     Ok(Inspection::Version(version))

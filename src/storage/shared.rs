@@ -45,7 +45,10 @@ pub struct SharedStorage {
 
 impl std::fmt::Debug for SharedStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedStorage").field("dir", &self.dir).field("mode", &self.mode).finish()
+        f.debug_struct("SharedStorage")
+            .field("dir", &self.dir)
+            .field("mode", &self.mode)
+            .finish()
     }
 }
 
@@ -63,7 +66,10 @@ impl SharedStorage {
             } else {
                 " (is the shared volume mounted? check EVOFLOW_SHARED_DIR / --shared-dir)".to_string()
             };
-            return Err(StorageError::NotFound { path: dir.to_path_buf(), hint });
+            return Err(StorageError::NotFound {
+                path: dir.to_path_buf(),
+                hint,
+            });
         }
         let layout = dir.join(LAYOUT_FILE);
         if layout.exists() {
@@ -71,7 +77,10 @@ impl SharedStorage {
             let version = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| v.get("layout_version").and_then(|n| n.as_u64()))
-                .ok_or_else(|| StorageError::Corrupt { path: layout.clone(), reason: "no layout_version".into() })?;
+                .ok_or_else(|| StorageError::Corrupt {
+                    path: layout.clone(),
+                    reason: "no layout_version".into(),
+                })?;
             if version > u64::from(LAYOUT_VERSION) {
                 return Err(StorageError::TooNew {
                     path: layout,
@@ -80,7 +89,10 @@ impl SharedStorage {
                 });
             }
         } else if mode == OpenMode::ReadWrite {
-            atomic_write(&layout, format!("{{\"layout_version\": {LAYOUT_VERSION}}}\n").as_bytes())?;
+            atomic_write(
+                &layout,
+                format!("{{\"layout_version\": {LAYOUT_VERSION}}}\n").as_bytes(),
+            )?;
         }
         if mode == OpenMode::ReadWrite {
             for sub in ["market", "checkpoints"] {
@@ -89,7 +101,12 @@ impl SharedStorage {
             }
         }
         let mem = Connection::open_in_memory().map_err(|e| StorageError::db(dir, e))?;
-        Ok(SharedStorage { dir: dir.to_path_buf(), mode, mem, results: OnceCell::new() })
+        Ok(SharedStorage {
+            dir: dir.to_path_buf(),
+            mode,
+            mem,
+            results: OnceCell::new(),
+        })
     }
 
     /// The results database file.
@@ -99,7 +116,10 @@ impl SharedStorage {
 
     /// The directory of one market series.
     pub fn partition(&self, symbol: &str, timeframe: &str) -> PathBuf {
-        self.dir.join("market").join(format!("symbol={symbol}")).join(format!("timeframe={timeframe}"))
+        self.dir
+            .join("market")
+            .join(format!("symbol={symbol}"))
+            .join(format!("timeframe={timeframe}"))
     }
 
     /// The results database, opened on first use; `None` for a read-only open when no
@@ -118,7 +138,9 @@ impl SharedStorage {
 
     fn results_writer(&self) -> Result<&DbFile, StorageError> {
         self.require_write()?;
-        self.results()?.ok_or_else(|| StorageError::OpenedReadOnly { path: self.results_path() })
+        self.results()?.ok_or_else(|| StorageError::OpenedReadOnly {
+            path: self.results_path(),
+        })
     }
 
     fn require_write(&self) -> Result<(), StorageError> {
@@ -166,7 +188,9 @@ impl SharedStorage {
         let tmp = temp_path_for(&target);
         let err = self.mem_err(&target);
         let result = (|| {
-            self.mem.execute_batch(&format!("CREATE OR REPLACE TABLE staging ({columns})")).map_err(&err)?;
+            self.mem
+                .execute_batch(&format!("CREATE OR REPLACE TABLE staging ({columns})"))
+                .map_err(&err)?;
             {
                 let mut app = self.mem.appender("staging").map_err(&err)?;
                 append(&mut app).map_err(&err)?;
@@ -278,12 +302,18 @@ impl Storage for SharedStorage {
     fn write_funding(&mut self, symbol: &str, timeframe: &str, funding: &FundingRates) -> Result<usize, StorageError> {
         check_funding(symbol, timeframe, funding)?;
         let part = self.partition(symbol, timeframe);
-        self.write_series(&part, "funding.parquet", "ts_ms BIGINT, rate DOUBLE", span(&funding.time_ms)?, |app| {
-            for (t, r) in funding.time_ms.iter().zip(&funding.rate) {
-                app.append_row(params![t, r])?;
-            }
-            Ok(())
-        })?;
+        self.write_series(
+            &part,
+            "funding.parquet",
+            "ts_ms BIGINT, rate DOUBLE",
+            span(&funding.time_ms)?,
+            |app| {
+                for (t, r) in funding.time_ms.iter().zip(&funding.rate) {
+                    app.append_row(params![t, r])?;
+                }
+                Ok(())
+            },
+        )?;
         Ok(funding.len())
     }
 
@@ -320,7 +350,12 @@ impl Storage for SharedStorage {
         Ok(bars)
     }
 
-    fn read_funding(&self, symbol: &str, timeframe: &str, range: TimeRange) -> Result<Option<FundingRates>, StorageError> {
+    fn read_funding(
+        &self,
+        symbol: &str,
+        timeframe: &str,
+        range: TimeRange,
+    ) -> Result<Option<FundingRates>, StorageError> {
         check_series(symbol, timeframe, None)?;
         let file = self.partition(symbol, timeframe).join("funding.parquet");
         if !file.exists() {
@@ -335,7 +370,9 @@ impl Storage for SharedStorage {
                 quote_literal(&file)
             ))
             .map_err(&err)?;
-        let rows = stmt.query_map(params![lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?))).map_err(&err)?;
+        let rows = stmt
+            .query_map(params![lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))
+            .map_err(&err)?;
         let mut out = FundingRates::default();
         for row in rows {
             let (t, r) = row.map_err(&err)?;
@@ -355,8 +392,19 @@ impl Storage for SharedStorage {
                 }
                 let (n, first_ms, last_ms) = self.count_span(&bars)?;
                 let funding_file = tdir.join("funding.parquet");
-                let funding = if funding_file.exists() { self.count_span(&funding_file)?.0 } else { 0 };
-                out.push(DatasetInfo { symbol: symbol.clone(), timeframe, bars: n, first_ms, last_ms, funding });
+                let funding = if funding_file.exists() {
+                    self.count_span(&funding_file)?.0
+                } else {
+                    0
+                };
+                out.push(DatasetInfo {
+                    symbol: symbol.clone(),
+                    timeframe,
+                    bars: n,
+                    first_ms,
+                    last_ms,
+                    funding,
+                });
             }
         }
         Ok(out)
@@ -420,7 +468,11 @@ impl Storage for SharedStorage {
         }
     }
 
-    fn record_generation(&mut self, stats: &GenerationRecord, individuals: &[IndividualRecord]) -> Result<(), StorageError> {
+    fn record_generation(
+        &mut self,
+        stats: &GenerationRecord,
+        individuals: &[IndividualRecord],
+    ) -> Result<(), StorageError> {
         self.results_writer()?.record_generation(stats, individuals)
     }
 
@@ -429,7 +481,8 @@ impl Storage for SharedStorage {
     }
 
     fn read_individuals(&self, run_id: &str, generation: Option<u32>) -> Result<Vec<IndividualRecord>, StorageError> {
-        self.results()?.map_or(Ok(Vec::new()), |db| db.read_individuals(run_id, generation))
+        self.results()?
+            .map_or(Ok(Vec::new()), |db| db.read_individuals(run_id, generation))
     }
 
     fn write_hall_of_fame(&mut self, run_id: &str, entries: &[HallOfFameRecord]) -> Result<(), StorageError> {
@@ -437,7 +490,8 @@ impl Storage for SharedStorage {
     }
 
     fn read_hall_of_fame(&self, run_id: &str) -> Result<Vec<HallOfFameRecord>, StorageError> {
-        self.results()?.map_or(Ok(Vec::new()), |db| db.read_hall_of_fame(run_id))
+        self.results()?
+            .map_or(Ok(Vec::new()), |db| db.read_hall_of_fame(run_id))
     }
 
     fn write_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StorageError> {
@@ -454,8 +508,12 @@ impl Storage for SharedStorage {
     fn read_checkpoint(&self, run_id: &str, generation: Option<u32>) -> Result<Option<Checkpoint>, StorageError> {
         validate_name("run id", run_id)?;
         let Some(db) = self.results()? else { return Ok(None) };
-        let Some(row) = db.checkpoint_row(run_id, generation)? else { return Ok(None) };
-        let Some(rel) = row.file.clone() else { return Ok(Some(db.verified_inline(run_id, row)?)) };
+        let Some(row) = db.checkpoint_row(run_id, generation)? else {
+            return Ok(None);
+        };
+        let Some(rel) = row.file.clone() else {
+            return Ok(Some(db.verified_inline(run_id, row)?));
+        };
         let path = self.dir.join(&rel);
         let payload = std::fs::read(&path).map_err(|e| StorageError::Corrupt {
             path: path.clone(),
@@ -464,10 +522,17 @@ impl Storage for SharedStorage {
         if payload.len() as u64 != row.bytes || checksum(&payload) != row.checksum {
             return Err(StorageError::Corrupt {
                 path,
-                reason: format!("checkpoint of run `{run_id}` generation {} fails its size or checksum", row.generation),
+                reason: format!(
+                    "checkpoint of run `{run_id}` generation {} fails its size or checksum",
+                    row.generation
+                ),
             });
         }
-        Ok(Some(Checkpoint { run_id: run_id.to_string(), generation: row.generation, payload }))
+        Ok(Some(Checkpoint {
+            run_id: run_id.to_string(),
+            generation: row.generation,
+            payload,
+        }))
     }
 
     fn cache_get(&self, key: &FitnessKey) -> Result<Option<f64>, StorageError> {
