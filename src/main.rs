@@ -14,6 +14,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Evolve trading strategies (the main job); runs on the embedded hourly sample by default.
+    Evolve(Box<cli::evolve::EvolveArgs>),
     /// Backtest one strategy on market data and print its statistics.
     Backtest(cli::backtest::BacktestArgs),
     /// Backtest every point of a parameter grid on all cores and print the best.
@@ -31,6 +33,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Evolve(args) => cli::evolve::run(*args),
         Command::Backtest(args) => cli::backtest::run(args),
         Command::Sweep(args) => cli::sweep::run(args),
         Command::Indicator(args) => cli::indicator::run(args),

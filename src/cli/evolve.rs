@@ -180,7 +180,8 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let cluster = args.cluster()?;
     let coordinator = cluster.process == 0;
-    let data = args.market.load(Some(evoflow::market::sample::DEFAULT_SAMPLE))?;
+    let storage_config = args.storage.config()?;
+    let data = args.market.load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))?;
     let label = args.market.label(Some(evoflow::market::sample::DEFAULT_SAMPLE));
     let mut settings = args.settings(&label)?;
 
@@ -189,8 +190,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let mut resume = None;
     let run_id;
     if coordinator && !args.no_store {
-        let config = args.storage.config()?;
-        let mut s = storage::open_storage(&config, OpenMode::ReadWrite)?;
+        let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
         s.claim_writer()?;
         if let Some(id) = &args.resume {
             let record = s.get_run(id)?.ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;

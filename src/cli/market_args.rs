@@ -32,6 +32,17 @@ impl MarketArgs {
         self.load_from(default_sample, None)
     }
 
+    /// A short description of where the bars come from: `sample:NAME`, the path, or
+    /// `storage:SYMBOL/TIMEFRAME`.
+    pub fn label(&self, default_sample: Option<&str>) -> String {
+        match (&self.symbol, &self.timeframe, &self.data, default_sample) {
+            (Some(s), Some(t), _, _) => format!("storage:{s}/{t}"),
+            (_, _, Some(d), _) => d.clone(),
+            (_, _, None, Some(s)) => format!("sample:{s}"),
+            _ => String::new(),
+        }
+    }
+
     /// Like [`MarketArgs::load`], with `--symbol/--timeframe` read from `storage` when given
     /// (commands that also take the storage flags pass their validated configuration).
     pub fn load_from(
