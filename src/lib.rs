@@ -4,5 +4,6 @@ pub mod backtest;
 pub mod indicators;
 pub mod market;
 pub mod seeds;
+pub mod storage;
 pub mod strategy;
 pub mod sweep;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use evoflow::market::{self, DataSpec, MarketData};
+use evoflow::storage::{open_storage, OpenMode, StorageConfig, TimeRange};
 
 use super::UsageError;
 
@@ -25,12 +26,30 @@ pub struct MarketArgs {
 
 impl MarketArgs {
     /// Loads the bars (and funding) the flags name; `default_sample` when none is given.
+    /// `--symbol/--timeframe` read from the storage configured by the environment
+    /// (`EVOFLOW_STORAGE`, `EVOFLOW_DB`, `EVOFLOW_SHARED_DIR`, ...).
     pub fn load(&self, default_sample: Option<&str>) -> anyhow::Result<MarketData> {
+        self.load_from(default_sample, None)
+    }
+
+    /// Like [`MarketArgs::load`], with `--symbol/--timeframe` read from `storage` when given
+    /// (commands that also take the storage flags pass their validated configuration).
+    pub fn load_from(
+        &self,
+        default_sample: Option<&str>,
+        storage: Option<&StorageConfig>,
+    ) -> anyhow::Result<MarketData> {
         if let (Some(symbol), Some(timeframe)) = (&self.symbol, &self.timeframe) {
-            return Err(UsageError(format!(
-                "--symbol {symbol} --timeframe {timeframe}: reading from storage is not available in this build"
-            ))
-            .into());
+            let config = match storage {
+                Some(c) => c.clone(),
+                None => StorageConfig::from_env()?,
+            };
+            let store = open_storage(&config, OpenMode::ReadOnly)?;
+            let mut data = store.read_market(symbol, timeframe, TimeRange::all())?;
+            if let Some(path) = &self.funding {
+                data.funding = Some(market::load_funding_file(path)?);
+            }
+            return Ok(data);
         }
         let spec = match (&self.data, default_sample) {
             (Some(d), _) => DataSpec::parse(d),
@@ -38,5 +57,43 @@ impl MarketArgs {
             (None, None) => return Err(UsageError("--data PATH|sample:NAME is required".into()).into()),
         };
         Ok(market::load(&spec, self.funding.as_deref())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbol_and_timeframe_read_from_the_configured_storage() {
+        let dir = tempfile::tempdir().unwrap();
+        let hourly = market::sample::load_sample("eurusd-1h").unwrap().bars;
+        for config in [
+            StorageConfig::local(dir.path().join("e.duckdb")),
+            StorageConfig::shared(dir.path()),
+        ] {
+            open_storage(&config, OpenMode::ReadWrite)
+                .unwrap()
+                .write_bars("EURUSD", "1h", &hourly)
+                .unwrap();
+            let args = MarketArgs {
+                data: None,
+                funding: None,
+                symbol: Some("EURUSD".into()),
+                timeframe: Some("1h".into()),
+            };
+            let data = args.load_from(None, Some(&config)).unwrap();
+            assert_eq!(data.bars, hourly);
+            assert_eq!(data.source, format!("storage:{}:EURUSD/1h", config.backend));
+            let missing = MarketArgs {
+                symbol: Some("NOPE".into()),
+                ..args
+            };
+            let err = missing.load_from(None, Some(&config)).unwrap_err();
+            assert!(
+                err.to_string().contains("no bars") && super::super::exit_code(&err) == 2,
+                "{err:#}"
+            );
+        }
     }
 }

@@ -6,10 +6,12 @@ pub mod market_args;
 pub mod health;
 pub mod indicator;
 pub mod seeds;
+pub mod storage_args;
 pub mod sweep;
 
 use evoflow::indicators::IndicatorError;
 use evoflow::market::MarketError;
+use evoflow::storage::StorageError;
 use evoflow::strategy::StrategyError;
 
 /// A flag or argument the user got wrong (exit status 2).
@@ -24,6 +26,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.downcast_ref::<StrategyError>().is_some()
             || e.downcast_ref::<UsageError>().is_some()
             || e.downcast_ref::<IndicatorError>().is_some()
+            || e.downcast_ref::<StorageError>().is_some_and(StorageError::is_bad_input)
     });
     if bad_input {
         2

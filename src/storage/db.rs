@@ -1,0 +1,148 @@
+//! A DuckDB database file opened the safe way: header and schema checked read-only first, writer lock taken, schema created or migrated.
+
+use std::path::{Path, PathBuf};
+
+use duckdb::{AccessMode, Config, Connection};
+
+use super::lock::WriterLock;
+use super::schema::{self, Inspection, SCHEMA_VERSION};
+use super::{OpenMode, StorageError};
+
+/// An open evoflow database file with its schema verified.
+pub struct DbFile {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+    pub(crate) mode: OpenMode,
+    _lock: Option<WriterLock>,
+}
+
+impl std::fmt::Debug for DbFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbFile")
+            .field("path", &self.path)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+fn open_read_only(path: &Path) -> Result<Connection, StorageError> {
+    let config = Config::default()
+        .access_mode(AccessMode::ReadOnly)
+        .map_err(|e| StorageError::db(path, e))?;
+    Connection::open_with_flags(path, config).map_err(|e| StorageError::db(path, e))
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl DbFile {
+    /// Opens `path`. Read-only: the file must exist and hold the current schema; many
+    /// processes may do this at once. Read-write: takes the single-writer lock
+    /// (`PATH.lock`), creates the file and schema if missing, migrates an older schema.
+    /// Either way a file that is not a DuckDB database, a DuckDB database without
+    /// evoflow's schema, or a newer schema is refused before anything is written to it.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<DbFile, StorageError> {
+        match mode {
+            OpenMode::ReadOnly => {
+                if !path.exists() {
+                    return Err(StorageError::NotFound {
+                        path: path.to_path_buf(),
+                        hint: " (no evoflow database yet; create it with `evoflow data import`)".into(),
+                    });
+                }
+                schema::check_magic(path)?;
+                let conn = open_read_only(path)?;
+                match schema::inspect(&conn, path)? {
+                    Inspection::Empty => Err(StorageError::Foreign {
+                        path: path.to_path_buf(),
+                        reason: "an empty DuckDB database (no evoflow schema)".into(),
+                    }),
+                    Inspection::Version(v) if v < SCHEMA_VERSION => Err(StorageError::NeedsMigration {
+                        path: path.to_path_buf(),
+                        found: v,
+                        supported: SCHEMA_VERSION,
+                    }),
+                    Inspection::Version(_) => Ok(DbFile {
+                        conn,
+                        path: path.to_path_buf(),
+                        mode,
+                        _lock: None,
+                    }),
+                }
+            }
+            OpenMode::ReadWrite => {
+                let dir = parent_dir(path);
+                if !dir.is_dir() {
+                    return Err(StorageError::NotFound {
+                        path: dir,
+                        hint: format!(" (the directory for database {} is missing)", path.display()),
+                    });
+                }
+                if path.is_dir() {
+                    return Err(StorageError::Foreign {
+                        path: path.to_path_buf(),
+                        reason: "a directory, not a file".into(),
+                    });
+                }
+                let lock = WriterLock::acquire(path)?;
+                let found = if path.exists() {
+                    schema::check_magic(path)?;
+                    let ro = open_read_only(path)?;
+                    let found = schema::inspect(&ro, path)?;
+                    drop(ro);
+                    found
+                } else {
+                    Inspection::Empty
+                };
+                let conn = Connection::open(path).map_err(|e| StorageError::db(path, e))?;
+                schema::ensure(&conn, path, &found)?;
+                Ok(DbFile {
+                    conn,
+                    path: path.to_path_buf(),
+                    mode,
+                    _lock: Some(lock),
+                })
+            }
+        }
+    }
+
+    /// Fails with [`StorageError::OpenedReadOnly`] unless opened for writing.
+    pub fn require_write(&self) -> Result<(), StorageError> {
+        match self.mode {
+            OpenMode::ReadWrite => Ok(()),
+            OpenMode::ReadOnly => Err(StorageError::OpenedReadOnly {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
+    /// Maps a DuckDB error on this file.
+    pub fn err(&self, e: duckdb::Error) -> StorageError {
+        StorageError::db(&self.path, e)
+    }
+
+    /// Runs `f` inside a transaction: committed when it returns `Ok`, rolled back otherwise
+    /// (so a failed or interrupted write leaves what was stored before).
+    pub fn in_transaction<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StorageError>) -> Result<T, StorageError> {
+        self.require_write()?;
+        self.conn.execute_batch("BEGIN TRANSACTION").map_err(|e| self.err(e))?;
+        match f(&self.conn) {
+            Ok(v) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(self.err(e))
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
