@@ -12,7 +12,11 @@ fn problem(seeds: &[String]) -> Arc<TradingProblem> {
     let data = load_sample("eurusd-1h").expect("sample");
     let split = split_point(data.bars.len(), 0.3).expect("split");
     let families = select_families(seeds, &data).expect("families").families;
-    let backtest = BacktestConfig { commission: 0.00045, slippage_bps: 1.0, ..BacktestConfig::default() };
+    let backtest = BacktestConfig {
+        commission: 0.00045,
+        slippage_bps: 1.0,
+        ..BacktestConfig::default()
+    };
     Arc::new(TradingProblem::new(
         families,
         Arc::new(data.slice(0..split)),
@@ -38,13 +42,25 @@ fn generation(c: &mut Criterion) {
         for workers in [1usize, 2] {
             let population = 1000;
             group.throughput(Throughput::Elements(population as u64));
-            group.bench_with_input(BenchmarkId::new(format!("{label}_pop1000"), workers), &workers, |b, &workers| {
-                b.iter(|| {
-                    let config = GaConfig { population, generations: 1, seed: 3, ..GaConfig::default() };
-                    let cluster = ClusterConfig { workers, ..ClusterConfig::default() };
-                    run(problem(seeds), &config, &cluster, None, |_| {}).expect("run")
-                })
-            });
+            group.bench_with_input(
+                BenchmarkId::new(format!("{label}_pop1000"), workers),
+                &workers,
+                |b, &workers| {
+                    b.iter(|| {
+                        let config = GaConfig {
+                            population,
+                            generations: 1,
+                            seed: 3,
+                            ..GaConfig::default()
+                        };
+                        let cluster = ClusterConfig {
+                            workers,
+                            ..ClusterConfig::default()
+                        };
+                        run(problem(seeds), &config, &cluster, None, |_| {}).expect("run")
+                    })
+                },
+            );
         }
     }
     group.finish();

@@ -54,7 +54,11 @@ fn run(args: &[String]) -> Output {
 }
 
 fn json_of(out: &Output) -> Value {
-    assert!(out.status.success(), "evoflow failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "evoflow failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
@@ -64,7 +68,9 @@ fn answer(v: &Value) -> Value {
 }
 
 fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
     listeners.iter().map(|l| l.local_addr().expect("addr").port()).collect()
 }
 
@@ -79,7 +85,14 @@ fn hostfile(dir: &Path, ports: &[u16]) -> PathBuf {
 fn json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
     let v = json_of(&run(&base_args(&dir.path().join("a.duckdb"))));
-    for key in ["run_id", "generations", "evaluations", "cache_hits", "elapsed_s", "best"] {
+    for key in [
+        "run_id",
+        "generations",
+        "evaluations",
+        "cache_hits",
+        "elapsed_s",
+        "best",
+    ] {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
     assert_eq!(v["generations"], 5);
@@ -118,13 +131,24 @@ fn two_processes_give_the_same_answer_as_one_worker() {
         if zerocopy {
             args.push("-z".to_string());
         }
-        Guard(Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn"))
+        Guard(
+            Command::new(BIN)
+                .args(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn"),
+        )
     };
     let mut p1 = spawn(1, true);
     let mut p0 = spawn(0, true);
     let out0 = wait_output(&mut p0, Duration::from_secs(120));
     let out1 = wait_output(&mut p1, Duration::from_secs(30));
-    assert!(out1.status.success(), "process 1 failed: {}", String::from_utf8_lossy(&out1.stderr));
+    assert!(
+        out1.status.success(),
+        "process 1 failed: {}",
+        String::from_utf8_lossy(&out1.stderr)
+    );
     assert!(out1.stdout.is_empty(), "only the coordinator prints results");
     assert_eq!(answer(&json_of(&out0)), one, "-n 2 differs from -w 1");
 }
@@ -148,7 +172,11 @@ fn wait_output(guard: &mut Guard, limit: Duration) -> Output {
     if let Some(mut s) = child.stderr.take() {
         let _ = s.read_to_end(&mut stderr);
     }
-    Output { status: child.wait().expect("status"), stdout, stderr }
+    Output {
+        status: child.wait().expect("status"),
+        stdout,
+        stderr,
+    }
 }
 
 #[test]
@@ -161,8 +189,19 @@ fn a_run_killed_with_sigkill_resumes_to_the_uninterrupted_answer() {
     let db = dir.path().join("killed.duckdb");
     let mut args = base_args(&db);
     set_flag(&mut args, "--generations", "12");
-    args.extend(["--run-id".to_string(), "victim".to_string(), "--log-checkpoints".to_string()]);
-    let mut child = Guard(Command::new(BIN).args(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap());
+    args.extend([
+        "--run-id".to_string(),
+        "victim".to_string(),
+        "--log-checkpoints".to_string(),
+    ]);
+    let mut child = Guard(
+        Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let stderr = child.0.stderr.take().unwrap();
     let mut seen = 0;
     for line in BufReader::new(stderr).lines() {
@@ -209,7 +248,11 @@ fn set_flag(args: &mut [String], flag: &str, value: &str) {
 fn fails_with(args: &[&str], needle: &str) {
     let out = Command::new(BIN).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "expected exit 2 for {args:?}, stderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit 2 for {args:?}, stderr: {stderr}"
+    );
     assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -219,14 +262,23 @@ fn bad_flags_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("x.duckdb").display().to_string();
     fails_with(&["evolve", "--db", &db, "--seeds", "nope"], "unknown seed `nope`");
-    fails_with(&["evolve", "--db", &db, "--population", "1"], "population must be at least 2");
-    fails_with(&["evolve", "--db", &db, "--objective", "luck"], "unknown objective `luck`");
+    fails_with(
+        &["evolve", "--db", &db, "--population", "1"],
+        "population must be at least 2",
+    );
+    fails_with(
+        &["evolve", "--db", &db, "--objective", "luck"],
+        "unknown objective `luck`",
+    );
     fails_with(&["evolve", "--db", &db, "--test-fraction", "1.5"], "--test-fraction");
     let hosts = dir.path().join("one.txt");
     std::fs::write(&hosts, "127.0.0.1:1\n").unwrap();
     let hosts = hosts.display().to_string();
     fails_with(&["evolve", "--db", &db, "-n", "2", "-p", "0", "-h", &hosts], "one.txt");
-    fails_with(&["evolve", "--db", &db, "--data", "/no/such/file.csv"], "/no/such/file.csv");
+    fails_with(
+        &["evolve", "--db", &db, "--data", "/no/such/file.csv"],
+        "/no/such/file.csv",
+    );
 }
 
 #[test]
@@ -234,9 +286,28 @@ fn a_peer_that_never_comes_up_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let hosts = hostfile(dir.path(), &free_ports(2));
     let mut args = base_args(&dir.path().join("t.duckdb"));
-    args.extend(["-n", "2", "-p", "0", "-h", &hosts.display().to_string(), "--connect-timeout", "2"].map(String::from));
+    args.extend(
+        [
+            "-n",
+            "2",
+            "-p",
+            "0",
+            "-h",
+            &hosts.display().to_string(),
+            "--connect-timeout",
+            "2",
+        ]
+        .map(String::from),
+    );
     let start = Instant::now();
-    let mut child = Guard(Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
+    let mut child = Guard(
+        Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let out = wait_output(&mut child, Duration::from_secs(30));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -252,7 +323,14 @@ fn a_peer_that_dies_makes_the_other_exit_non_zero() {
         let mut args = base_args(&dir.path().join(format!("d{p}.duckdb")));
         set_flag(&mut args, "--generations", "100000");
         args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
-        Guard(Command::new(BIN).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        Guard(
+            Command::new(BIN)
+                .args(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
     };
     let mut p1 = spawn(1);
     let mut p0 = spawn(0);

@@ -126,7 +126,11 @@ struct JsonOutput<'a> {
 impl EvolveArgs {
     fn cluster(&self) -> anyhow::Result<ClusterConfig> {
         if !(self.connect_timeout.is_finite() && self.connect_timeout > 0.0) {
-            return Err(UsageError(format!("--connect-timeout must be a positive number of seconds, got {}", self.connect_timeout)).into());
+            return Err(UsageError(format!(
+                "--connect-timeout must be a positive number of seconds, got {}",
+                self.connect_timeout
+            ))
+            .into());
         }
         let cluster = ClusterConfig {
             workers: self.threads,
@@ -156,7 +160,10 @@ impl EvolveArgs {
                 ..GaConfig::default()
             },
             objective,
-            constraints: Constraints { min_trades: self.min_trades, max_drawdown_pct: self.max_drawdown },
+            constraints: Constraints {
+                min_trades: self.min_trades,
+                max_drawdown_pct: self.max_drawdown,
+            },
             test_fraction: self.test_fraction,
             backtest: BacktestConfig {
                 cash: self.cash,
@@ -164,7 +171,11 @@ impl EvolveArgs {
                 slippage_bps: self.slippage_bps,
                 finalize_trades: false,
             },
-            seeds: if self.seeds.iter().any(|s| s == "all") { Vec::new() } else { self.seeds.clone() },
+            seeds: if self.seeds.iter().any(|s| s == "all") {
+                Vec::new()
+            } else {
+                self.seeds.clone()
+            },
             data: data_label.to_string(),
         };
         settings.validate().map_err(|e| UsageError(e.to_string()))?;
@@ -181,7 +192,9 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let cluster = args.cluster()?;
     let coordinator = cluster.process == 0;
     let storage_config = args.storage.config()?;
-    let data = args.market.load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))?;
+    let data = args
+        .market
+        .load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))?;
     let label = args.market.label(Some(evoflow::market::sample::DEFAULT_SAMPLE));
     let mut settings = args.settings(&label)?;
 
@@ -193,7 +206,9 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
         s.claim_writer()?;
         if let Some(id) = &args.resume {
-            let record = s.get_run(id)?.ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;
+            let record = s
+                .get_run(id)?
+                .ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;
             let mut stored: EvolveSettings = serde_json::from_str(&record.config_json)
                 .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
             stored.ga.generations = args.generations;
@@ -217,8 +232,13 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
             let checkpoint = s
                 .read_checkpoint(id, None)?
                 .ok_or_else(|| UsageError(format!("--resume {id}: the run has no checkpoint")))?;
-            let cp: evoflow_dataflows::Checkpoint<Genome> = serde_json::from_slice(&checkpoint.payload)
-                .with_context(|| format!("run {id}: checkpoint of generation {} is unreadable", checkpoint.generation))?;
+            let cp: evoflow_dataflows::Checkpoint<Genome> =
+                serde_json::from_slice(&checkpoint.payload).with_context(|| {
+                    format!(
+                        "run {id}: checkpoint of generation {} is unreadable",
+                        checkpoint.generation
+                    )
+                })?;
             resume = Some(cp);
             run_id = id.clone();
         } else {
@@ -226,7 +246,11 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         }
         store = Some(s);
     } else {
-        run_id = args.resume.clone().or(args.run_id.clone()).unwrap_or_else(|| default_run_id(settings.ga.seed));
+        run_id = args
+            .resume
+            .clone()
+            .or(args.run_id.clone())
+            .unwrap_or_else(|| default_run_id(settings.ga.seed));
     }
 
     let selection = select_families(&settings.seeds, &data)?;
@@ -243,7 +267,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         train,
         settings.objective,
         settings.constraints,
-        settings.backtest.clone(),
+        settings.backtest,
     ));
 
     if let Some(s) = store.as_mut() {
@@ -261,7 +285,11 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         }
     }
 
-    let progress = if coordinator && !args.json { Some(progress_bar(settings.ga.generations)) } else { None };
+    let progress = if coordinator && !args.json {
+        Some(progress_bar(settings.ga.generations))
+    } else {
+        None
+    };
     let store = Arc::new(Mutex::new(store));
     let write_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::new(Mutex::new(None));
     let callback = {
@@ -317,7 +345,11 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         return Err(e.context("writing the run to storage"));
     }
 
-    let entries: Vec<(Genome, f64)> = result.hall_of_fame.iter().map(|e| (e.genome.clone(), e.fitness.value())).collect();
+    let entries: Vec<(Genome, f64)> = result
+        .hall_of_fame
+        .iter()
+        .map(|e| (e.genome.clone(), e.fitness.value()))
+        .collect();
     let best = hall_of_fame_report(&problem, &entries, &data, split)?;
     let evaluations: u64 = result.stats.iter().map(|s| s.evaluations).sum();
     let cache_hits: u64 = result.stats.iter().map(|s| s.cache_hits).sum();
@@ -348,7 +380,14 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
 
     let elapsed_s = started.elapsed().as_secs_f64();
     if args.json {
-        let out = JsonOutput { run_id: &run_id, generations, evaluations, cache_hits, elapsed_s, best: &best };
+        let out = JsonOutput {
+            run_id: &run_id,
+            generations,
+            evaluations,
+            cache_hits,
+            elapsed_s,
+            best: &best,
+        };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_table(&run_id, generations, evaluations, cache_hits, elapsed_s, &best);
@@ -446,7 +485,14 @@ fn fmt_opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into())
 }
 
-fn print_table(run_id: &str, generations: u64, evaluations: u64, cache_hits: u64, elapsed_s: f64, best: &[BestStrategy]) {
+fn print_table(
+    run_id: &str,
+    generations: u64,
+    evaluations: u64,
+    cache_hits: u64,
+    elapsed_s: f64,
+    best: &[BestStrategy],
+) {
     println!("run {run_id}: {generations} generations, {evaluations} evaluations ({cache_hits} cache hits) in {elapsed_s:.1} s");
     println!();
     println!(
@@ -466,7 +512,8 @@ fn print_table(run_id: &str, generations: u64, evaluations: u64, cache_hits: u64
             b.train.num_trades,
             fmt_opt(t.and_then(|s| s.sharpe_ratio)),
             t.map(|s| format!("{:.2}", s.return_pct)).unwrap_or_else(|| "-".into()),
-            t.map(|s| format!("{:.2}", s.max_drawdown_pct)).unwrap_or_else(|| "-".into()),
+            t.map(|s| format!("{:.2}", s.max_drawdown_pct))
+                .unwrap_or_else(|| "-".into()),
             t.map(|s| s.num_trades.to_string()).unwrap_or_else(|| "-".into()),
         );
     }
@@ -481,6 +528,9 @@ fn trim_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
-        format!("{v:.6}").trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v:.6}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     }
 }

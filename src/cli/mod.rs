@@ -4,8 +4,8 @@ pub mod backtest;
 pub mod data;
 pub mod evolve;
 pub mod health;
-pub mod market_args;
 pub mod indicator;
+pub mod market_args;
 pub mod seeds;
 pub mod storage_args;
 pub mod sweep;
@@ -28,7 +28,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.downcast_ref::<UsageError>().is_some()
             || e.downcast_ref::<IndicatorError>().is_some()
             || e.downcast_ref::<evoflow::evolution::EvolveError>().is_some()
-            || e.downcast_ref::<evoflow_dataflows::DataflowError>().is_some_and(|d| d.is_usage_error())
+            || e.downcast_ref::<evoflow_dataflows::DataflowError>()
+                .is_some_and(|d| d.is_usage_error())
             || e.downcast_ref::<StorageError>().is_some_and(StorageError::is_bad_input)
     });
     if bad_input {

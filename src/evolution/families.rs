@@ -21,10 +21,14 @@ pub fn select_families(names: &[String], data: &MarketData) -> Result<FamilySele
     } else {
         let mut out: Vec<&'static dyn Strategy> = Vec::new();
         for name in names {
-            let seed = registry.iter().copied().find(|s| s.name() == name).ok_or_else(|| EvolveError::UnknownSeed {
-                name: name.clone(),
-                known: registry.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
-            })?;
+            let seed = registry
+                .iter()
+                .copied()
+                .find(|s| s.name() == name)
+                .ok_or_else(|| EvolveError::UnknownSeed {
+                    name: name.clone(),
+                    known: registry.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+                })?;
             if !out.iter().any(|s| s.name() == seed.name()) {
                 out.push(seed);
             }

@@ -36,9 +36,20 @@ pub fn hall_of_fame_report(
                 .iter()
                 .find(|f| f.name() == genome.seed)
                 .ok_or_else(|| EvaluationError::UnknownFamily(genome.seed.clone()))?;
-            let params = family.genes().iter().zip(&genome.genes).map(|(g, v)| (g.name.to_string(), *v)).collect();
+            let params = family
+                .genes()
+                .iter()
+                .zip(&genome.genes)
+                .map(|(g, v)| (g.name.to_string(), *v))
+                .collect();
             let (train, test) = problem.split_stats(genome, full, split)?;
-            Ok(BestStrategy { seed: genome.seed.clone(), params, fitness: *fitness, train, test })
+            Ok(BestStrategy {
+                seed: genome.seed.clone(),
+                params,
+                fitness: *fitness,
+                train,
+                test,
+            })
         })
         .collect()
 }

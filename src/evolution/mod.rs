@@ -17,4 +17,6 @@ pub use objective::{
     composite, consistency, fitness, objective_value, shortfall, Constraints, Objective, FEASIBLE_FLOOR, PENALTY_BASE,
 };
 pub use problem::{EvaluationError, KeyStats, TradingProblem, FAMILY_SWITCH_RATE, MUTATION_SCALE};
-pub use settings::{split_point, EvolveError, EvolveSettings, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS, MIN_TRAIN_BARS};
+pub use settings::{
+    split_point, EvolveError, EvolveSettings, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS, MIN_TRAIN_BARS,
+};

@@ -50,7 +50,10 @@ impl FromStr for Objective {
             "calmar" => Ok(Objective::Calmar),
             "return" => Ok(Objective::Return),
             "composite" => Ok(Objective::Composite),
-            other => Err(format!("unknown objective `{other}`; expected one of {}", Objective::NAMES.join(", "))),
+            other => Err(format!(
+                "unknown objective `{other}`; expected one of {}",
+                Objective::NAMES.join(", ")
+            )),
         }
     }
 }
@@ -66,7 +69,10 @@ pub struct Constraints {
 
 impl Default for Constraints {
     fn default() -> Self {
-        Constraints { min_trades: 10, max_drawdown_pct: None }
+        Constraints {
+            min_trades: 10,
+            max_drawdown_pct: None,
+        }
     }
 }
 
@@ -104,7 +110,11 @@ pub fn composite(stats: &Stats, consistency: f64) -> f64 {
     let sharpe_term = (sharpe / 5.0).clamp(0.0, 1.0);
     let drawdown = (stats.max_drawdown_pct.abs() / 100.0).min(1.0);
     let win_rate = stats.win_rate_pct.unwrap_or(0.0) / 100.0;
-    let consistency = if consistency.is_finite() { consistency.clamp(0.0, 1.0) } else { 0.0 };
+    let consistency = if consistency.is_finite() {
+        consistency.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let v = 0.5 * sharpe_term + 0.3 * (1.0 - drawdown).max(0.0) + 0.15 * win_rate + 0.05 * consistency;
     if v.is_finite() {
         v

@@ -69,8 +69,12 @@ impl KeyStats {
     }
 
     /// What is stored for a genome that could not be evaluated.
-    pub const UNDEFINED: KeyStats =
-        KeyStats { sharpe: f64::NAN, return_pct: f64::NAN, max_drawdown_pct: f64::NAN, num_trades: 0 };
+    pub const UNDEFINED: KeyStats = KeyStats {
+        sharpe: f64::NAN,
+        return_pct: f64::NAN,
+        max_drawdown_pct: f64::NAN,
+        num_trades: 0,
+    };
 }
 
 impl TradingProblem {
@@ -82,7 +86,14 @@ impl TradingProblem {
         constraints: Constraints,
         backtest: BacktestConfig,
     ) -> Self {
-        TradingProblem { families, train, objective, constraints, backtest, key_stats: Mutex::new(HashMap::new()) }
+        TradingProblem {
+            families,
+            train,
+            objective,
+            constraints,
+            backtest,
+            key_stats: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The families evolved, in niche order.
@@ -100,7 +111,11 @@ impl TradingProblem {
     }
 
     fn random_of(&self, family: &'static dyn Strategy, rng: &mut Rng) -> Genome {
-        let genes = family.genes().iter().map(|g| g.normalise(rng.range_f64(g.min, g.max))).collect();
+        let genes = family
+            .genes()
+            .iter()
+            .map(|g| g.normalise(rng.range_f64(g.min, g.max)))
+            .collect();
         Genome::new(family.name(), genes)
     }
 
@@ -117,20 +132,32 @@ impl TradingProblem {
             let report = run_backtest(data, &targets, &self.backtest)?;
             Ok((report.stats, Some(report.equity)))
         } else {
-            Ok((crate::backtest::run_backtest_stats(data, &targets, &self.backtest)?, None))
+            Ok((
+                crate::backtest::run_backtest_stats(data, &targets, &self.backtest)?,
+                None,
+            ))
         }
     }
 
     /// Training and held-out statistics of `genome`: the signal is computed on `full` (causal,
     /// so its first `split` values are the training signal), then each part is backtested on
     /// its own bars, starting flat with the configured cash.
-    pub fn split_stats(&self, genome: &Genome, full: &MarketData, split: usize) -> Result<(Stats, Option<Stats>), EvaluationError> {
+    pub fn split_stats(
+        &self,
+        genome: &Genome,
+        full: &MarketData,
+        split: usize,
+    ) -> Result<(Stats, Option<Stats>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
         let targets = family.signal(full, &genome.genes)?;
         let train = crate::backtest::run_backtest_stats(&full.slice(0..split), &targets[..split], &self.backtest)?;
         let test = if split < full.bars.len() {
             let data = full.slice(split..full.bars.len());
-            Some(crate::backtest::run_backtest_stats(&data, &targets[split..], &self.backtest)?)
+            Some(crate::backtest::run_backtest_stats(
+                &data,
+                &targets[split..],
+                &self.backtest,
+            )?)
         } else {
             None
         };
@@ -142,14 +169,22 @@ impl TradingProblem {
         let composite = self.objective == Objective::Composite;
         let (stats, equity) = self.backtest(genome, &self.train, composite)?;
         let key = KeyStats::of(&stats);
-        self.key_stats.lock().unwrap_or_else(|p| p.into_inner()).insert(genome.clone(), key);
+        self.key_stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(genome.clone(), key);
         Ok(fitness(self.objective, &self.constraints, &stats, equity.as_deref()))
     }
 
     /// The genes of `genome` by name (in the family's gene order; unknown family: empty).
     pub fn named_genes(&self, genome: &Genome) -> BTreeMap<String, f64> {
         match self.family(&genome.seed) {
-            Ok((_, family)) => family.genes().iter().zip(&genome.genes).map(|(g, v)| (g.name.to_string(), *v)).collect(),
+            Ok((_, family)) => family
+                .genes()
+                .iter()
+                .zip(&genome.genes)
+                .map(|(g, v)| (g.name.to_string(), *v))
+                .collect(),
             Err(_) => BTreeMap::new(),
         }
     }
@@ -163,7 +198,10 @@ impl TradingProblem {
         match self.backtest(genome, &self.train, false) {
             Ok((stats, _)) => {
                 let key = KeyStats::of(&stats);
-                self.key_stats.lock().unwrap_or_else(|p| p.into_inner()).insert(genome.clone(), key);
+                self.key_stats
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(genome.clone(), key);
                 key
             }
             Err(_) => KeyStats::UNDEFINED,
@@ -212,7 +250,12 @@ impl Problem for TradingProblem {
         if a.seed != b.seed || a.genes.len() != b.genes.len() {
             return a.clone();
         }
-        let genes = a.genes.iter().zip(&b.genes).map(|(x, y)| if rng.chance(0.5) { *x } else { *y }).collect();
+        let genes = a
+            .genes
+            .iter()
+            .zip(&b.genes)
+            .map(|(x, y)| if rng.chance(0.5) { *x } else { *y })
+            .collect();
         Genome::new(a.seed.clone(), genes)
     }
 

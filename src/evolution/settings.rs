@@ -58,7 +58,9 @@ impl EvolveSettings {
         }
         if let Some(dd) = self.constraints.max_drawdown_pct {
             if !(dd > 0.0 && dd <= 100.0) {
-                return Err(EvolveError::Invalid(format!("--max-drawdown must be in (0, 100] percent, got {dd}")));
+                return Err(EvolveError::Invalid(format!(
+                    "--max-drawdown must be in (0, 100] percent, got {dd}"
+                )));
             }
         }
         Ok(())

@@ -73,7 +73,11 @@ pub struct MarketData {
 impl MarketData {
     /// Market data without funding.
     pub fn new(source: impl Into<String>, bars: Bars) -> Self {
-        MarketData { source: source.into(), bars, funding: None }
+        MarketData {
+            source: source.into(),
+            bars,
+            funding: None,
+        }
     }
 
     /// The bars with index in `range`, with the funding events that fall inside their time span.
@@ -84,6 +88,10 @@ impl MarketData {
             (Some(f), _, _) => Some(f.between(0, -1)),
             _ => None,
         };
-        MarketData { source: self.source.clone(), bars, funding }
+        MarketData {
+            source: self.source.clone(),
+            bars,
+            funding,
+        }
     }
 }

@@ -7,7 +7,10 @@ use duckdb::Connection;
 use super::{parse_timestamp_ms, validate_bars, Bars, MarketError};
 
 fn db_error(file: &str, e: duckdb::Error) -> MarketError {
-    MarketError::Format { file: file.to_string(), message: format!("DuckDB: {e}") }
+    MarketError::Format {
+        file: file.to_string(),
+        message: format!("DuckDB: {e}"),
+    }
 }
 
 fn quote_ident(s: &str) -> String {
@@ -47,17 +50,26 @@ pub fn read_bars_table(path: &Path) -> Result<Bars, MarketError> {
         let mut stmt = conn
             .prepare(&format!("SELECT column_name FROM (DESCRIBE SELECT * FROM {relation})"))
             .map_err(|e| db_error(&file, e))?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(|e| db_error(&file, e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| db_error(&file, e))?;
         rows.collect::<Result<_, _>>().map_err(|e| db_error(&file, e))?
     };
     let names = ["timestamp", "open", "high", "low", "close", "volume"];
     let mut select = Vec::new();
     for name in names {
-        let aliases: &[&str] = if name == "timestamp" { &["timestamp", "time", "date", "datetime"] } else { &[name] };
+        let aliases: &[&str] = if name == "timestamp" {
+            &["timestamp", "time", "date", "datetime"]
+        } else {
+            &[name]
+        };
         let col = columns
             .iter()
             .find(|c| aliases.iter().any(|a| c.eq_ignore_ascii_case(a)))
-            .ok_or_else(|| MarketError::MissingColumn { file: file.clone(), column: name.to_string() })?;
+            .ok_or_else(|| MarketError::MissingColumn {
+                file: file.clone(),
+                column: name.to_string(),
+            })?;
         select.push(format!("CAST({} AS VARCHAR)", quote_ident(col)));
     }
     let sql = format!("SELECT {} FROM {relation}", select.join(", "));
@@ -73,7 +85,9 @@ pub fn read_bars_table(path: &Path) -> Result<Bars, MarketError> {
         let mut v = [0.0f64; 5];
         for k in 1..6 {
             let s = cell(k).ok_or_else(|| MarketError::field(&file, row, names[k], "missing value"))?;
-            v[k - 1] = s.parse().map_err(|_| MarketError::field(&file, row, names[k], format!("`{s}` is not a number")))?;
+            v[k - 1] = s
+                .parse()
+                .map_err(|_| MarketError::field(&file, row, names[k], format!("`{s}` is not a number")))?;
         }
         bars.push(ts, v[0], v[1], v[2], v[3], v[4]);
     }

@@ -8,7 +8,12 @@ pub enum MarketError {
     #[error("{file}: missing column `{column}`")]
     MissingColumn { file: String, column: String },
     #[error("{file}: row {row}, field `{field}`: {message}")]
-    InvalidField { file: String, row: usize, field: String, message: String },
+    InvalidField {
+        file: String,
+        row: usize,
+        field: String,
+        message: String,
+    },
     #[error("{file}: no data rows")]
     Empty { file: String },
     #[error("{file}: {message}")]

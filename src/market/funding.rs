@@ -25,6 +25,9 @@ impl FundingRates {
     pub fn between(&self, start_ms: i64, end_ms: i64) -> FundingRates {
         let lo = self.time_ms.partition_point(|&t| t < start_ms);
         let hi = self.time_ms.partition_point(|&t| t <= end_ms).max(lo);
-        FundingRates { time_ms: self.time_ms[lo..hi].to_vec(), rate: self.rate[lo..hi].to_vec() }
+        FundingRates {
+            time_ms: self.time_ms[lo..hi].to_vec(),
+            rate: self.rate[lo..hi].to_vec(),
+        }
     }
 }

@@ -44,11 +44,16 @@ fn time_ms(file: &str, row: usize, field: &str, v: &Value) -> Result<i64, Market
 }
 
 fn array(file: &str, text: &str) -> Result<Vec<Value>, MarketError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| MarketError::Format { file: file.to_string(), message: format!("invalid JSON: {e}") })?;
+    let value: Value = serde_json::from_str(text).map_err(|e| MarketError::Format {
+        file: file.to_string(),
+        message: format!("invalid JSON: {e}"),
+    })?;
     match value {
         Value::Array(items) => Ok(items),
-        _ => Err(MarketError::Format { file: file.to_string(), message: "expected a JSON array".into() }),
+        _ => Err(MarketError::Format {
+            file: file.to_string(),
+            message: "expected a JSON array".into(),
+        }),
     }
 }
 
@@ -56,7 +61,12 @@ fn element<T: for<'de> Deserialize<'de>>(file: &str, row: usize, item: Value, wh
     serde_json::from_value(item).map_err(|e| {
         let msg = e.to_string();
         let field = msg.split('`').nth(1).unwrap_or(what).to_string();
-        MarketError::InvalidField { file: file.to_string(), row, field, message: msg }
+        MarketError::InvalidField {
+            file: file.to_string(),
+            row,
+            field,
+            message: msg,
+        }
     })
 }
 
@@ -98,7 +108,12 @@ pub fn parse_hyperliquid_funding(file: &str, text: &str) -> Result<FundingRates,
         }
         if let Some(&prev) = out.time_ms.last() {
             if t <= prev {
-                return Err(MarketError::field(file, row, "time", "not later than the previous row's time"));
+                return Err(MarketError::field(
+                    file,
+                    row,
+                    "time",
+                    "not later than the previous row's time",
+                ));
             }
         }
         out.time_ms.push(t);
@@ -131,10 +146,14 @@ mod tests {
 
     #[test]
     fn bad_candle_names_row_and_field() {
-        let bad = r#"[{"t":1,"o":"1","c":"1","h":"1","l":"1","v":"1"},{"t":2,"o":"1","c":"x","h":"1","l":"1","v":"1"}]"#;
+        let bad =
+            r#"[{"t":1,"o":"1","c":"1","h":"1","l":"1","v":"1"},{"t":2,"o":"1","c":"x","h":"1","l":"1","v":"1"}]"#;
         let e = parse_hyperliquid_candles("c.json", bad).unwrap_err().to_string();
         assert_eq!(e, "c.json: row 2, field `c`: `\"x\"` is not a number");
         let missing = r#"[{"t":1,"o":"1","c":"1","h":"1","l":"1"}]"#;
-        assert!(parse_hyperliquid_candles("c.json", missing).unwrap_err().to_string().contains("row 1, field `v`"));
+        assert!(parse_hyperliquid_candles("c.json", missing)
+            .unwrap_err()
+            .to_string()
+            .contains("row 1, field `v`"));
     }
 }

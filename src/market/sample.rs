@@ -21,7 +21,10 @@ pub fn load_sample(name: &str) -> Result<MarketData, MarketError> {
     let (_, text) = SAMPLES
         .iter()
         .find(|(n, _)| *n == name)
-        .ok_or_else(|| MarketError::UnknownSample { name: name.to_string(), known: names().join(", ") })?;
+        .ok_or_else(|| MarketError::UnknownSample {
+            name: name.to_string(),
+            known: names().join(", "),
+        })?;
     let source = format!("sample:{name}");
     let bars = parse_bars_csv(&source, text)?;
     Ok(MarketData::new(source, bars))

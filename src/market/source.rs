@@ -37,13 +37,22 @@ impl std::fmt::Display for DataSpec {
 }
 
 fn extension(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let name = name.split('#').next().unwrap_or("").to_string();
-    Path::new(&name).extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default()
+    Path::new(&name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 fn read_text(path: &Path) -> Result<String, MarketError> {
-    std::fs::read_to_string(path).map_err(|source| MarketError::Io { file: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| MarketError::Io {
+        file: path.display().to_string(),
+        source,
+    })
 }
 
 /// Loads and validates the bars a spec names, optionally with funding rates from a second file.

@@ -18,7 +18,11 @@ pub fn parse_timestamp_ms(text: &str) -> Result<i64, String> {
         if !n.is_finite() {
             return Err(format!("timestamp `{s}` is not finite"));
         }
-        return Ok(if n.abs() < SECONDS_LIMIT { (n * 1000.0).round() as i64 } else { n.round() as i64 });
+        return Ok(if n.abs() < SECONDS_LIMIT {
+            (n * 1000.0).round() as i64
+        } else {
+            n.round() as i64
+        });
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Ok(dt.timestamp_millis());
@@ -28,7 +32,12 @@ pub fn parse_timestamp_ms(text: &str) -> Result<i64, String> {
             return Ok(dt.timestamp_millis());
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(Utc.from_utc_datetime(&dt).timestamp_millis());
         }
@@ -37,7 +46,9 @@ pub fn parse_timestamp_ms(text: &str) -> Result<i64, String> {
         let dt = d.and_hms_opt(0, 0, 0).expect("midnight exists");
         return Ok(Utc.from_utc_datetime(&dt).timestamp_millis());
     }
-    Err(format!("cannot parse timestamp `{s}` (expected ISO-8601 or epoch seconds/milliseconds)"))
+    Err(format!(
+        "cannot parse timestamp `{s}` (expected ISO-8601 or epoch seconds/milliseconds)"
+    ))
 }
 
 /// Formats UTC milliseconds as ISO-8601 with a `Z` suffix (`2024-01-02T03:04:05Z`, with

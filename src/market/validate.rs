@@ -21,7 +21,12 @@ pub fn validate_bars(file: &str, bars: &Bars) -> Result<(), MarketError> {
         ];
         for (name, v) in fields {
             if !v.is_finite() {
-                return Err(MarketError::field(file, row, name, format!("value {v} is not a finite number")));
+                return Err(MarketError::field(
+                    file,
+                    row,
+                    name,
+                    format!("value {v} is not a finite number"),
+                ));
             }
             if v < 0.0 {
                 return Err(MarketError::field(file, row, name, format!("value {v} is negative")));
@@ -29,18 +34,38 @@ pub fn validate_bars(file: &str, bars: &Bars) -> Result<(), MarketError> {
         }
         let (o, h, l, c) = (bars.open[i], bars.high[i], bars.low[i], bars.close[i]);
         if h < o.max(c) {
-            return Err(MarketError::field(file, row, "high", format!("high {h} is below max(open, close) = {}", o.max(c))));
+            return Err(MarketError::field(
+                file,
+                row,
+                "high",
+                format!("high {h} is below max(open, close) = {}", o.max(c)),
+            ));
         }
         if l > o.min(c) {
-            return Err(MarketError::field(file, row, "low", format!("low {l} is above min(open, close) = {}", o.min(c))));
+            return Err(MarketError::field(
+                file,
+                row,
+                "low",
+                format!("low {l} is above min(open, close) = {}", o.min(c)),
+            ));
         }
         if i > 0 {
             let (prev, t) = (bars.timestamp_ms[i - 1], bars.timestamp_ms[i]);
             if t == prev {
-                return Err(MarketError::field(file, row, "timestamp", "duplicate timestamp (same as the previous row)"));
+                return Err(MarketError::field(
+                    file,
+                    row,
+                    "timestamp",
+                    "duplicate timestamp (same as the previous row)",
+                ));
             }
             if t < prev {
-                return Err(MarketError::field(file, row, "timestamp", "timestamp is earlier than the previous row's (rows must be in time order)"));
+                return Err(MarketError::field(
+                    file,
+                    row,
+                    "timestamp",
+                    "timestamp is earlier than the previous row's (rows must be in time order)",
+                ));
             }
         }
     }

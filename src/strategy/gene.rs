@@ -16,12 +16,24 @@ pub struct GeneSpec {
 impl GeneSpec {
     /// A real-valued gene.
     pub const fn real(name: &'static str, min: f64, max: f64, default: f64) -> Self {
-        GeneSpec { name, min, max, default, integer: false }
+        GeneSpec {
+            name,
+            min,
+            max,
+            default,
+            integer: false,
+        }
     }
 
     /// An integer-valued gene.
     pub const fn int(name: &'static str, min: f64, max: f64, default: f64) -> Self {
-        GeneSpec { name, min, max, default, integer: true }
+        GeneSpec {
+            name,
+            min,
+            max,
+            default,
+            integer: true,
+        }
     }
 
     /// The value rounded (integer genes) and clamped to [min, max].
@@ -45,7 +57,11 @@ pub struct Clamp {
 
 impl std::fmt::Display for Clamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} = {} is out of range, clamped to {}", self.gene, self.given, self.used)
+        write!(
+            f,
+            "{} = {} is out of range, clamped to {}",
+            self.gene, self.given, self.used
+        )
     }
 }
 
@@ -62,7 +78,11 @@ pub fn clamp_genome(specs: &[GeneSpec], genome: &mut Vec<f64>) -> Vec<Clamp> {
         let rounded = if spec.integer { v.round() } else { *v };
         let used = spec.normalise(*v);
         if used != rounded {
-            clamps.push(Clamp { gene: spec.name, given: *v, used });
+            clamps.push(Clamp {
+                gene: spec.name,
+                given: *v,
+                used,
+            });
         }
         *v = used;
     }

@@ -51,7 +51,11 @@ pub enum StrategyError {
     #[error("unknown strategy `{name}`; known: {known}")]
     UnknownStrategy { name: String, known: String },
     #[error("strategy `{strategy}` has no parameter `{param}`; its parameters: {known}")]
-    UnknownParam { strategy: String, param: String, known: String },
+    UnknownParam {
+        strategy: String,
+        param: String,
+        known: String,
+    },
     #[error("parameter `{param}`: `{value}` is not a number")]
     BadValue { param: String, value: String },
     #[error("`{0}` is not KEY=VALUE")]

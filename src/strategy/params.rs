@@ -14,13 +14,18 @@ pub fn parse_param_assignments(items: &[String]) -> Result<Vec<(String, f64)>, S
     items
         .iter()
         .map(|item| {
-            let (k, v) = item.split_once('=').ok_or_else(|| StrategyError::BadAssignment(item.clone()))?;
-            let value = v
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| StrategyError::BadValue { param: k.trim().to_string(), value: v.to_string() })?;
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| StrategyError::BadAssignment(item.clone()))?;
+            let value =
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| StrategyError::BadValue {
+                        param: k.trim().to_string(),
+                        value: v.to_string(),
+                    })?;
             Ok((k.trim().to_string(), value))
         })
         .collect()
@@ -31,11 +36,14 @@ pub fn resolve_params(strategy: &dyn Strategy, params: &[(String, f64)]) -> Resu
     let specs = strategy.genes();
     let mut genome = strategy.default_genome();
     for (key, value) in params {
-        let idx = specs.iter().position(|g| g.name == key).ok_or_else(|| StrategyError::UnknownParam {
-            strategy: strategy.name().to_string(),
-            param: key.clone(),
-            known: specs.iter().map(|g| g.name).collect::<Vec<_>>().join(", "),
-        })?;
+        let idx = specs
+            .iter()
+            .position(|g| g.name == key)
+            .ok_or_else(|| StrategyError::UnknownParam {
+                strategy: strategy.name().to_string(),
+                param: key.clone(),
+                known: specs.iter().map(|g| g.name).collect::<Vec<_>>().join(", "),
+            })?;
         genome[idx] = *value;
     }
     let clamps = clamp_genome(specs, &mut genome);

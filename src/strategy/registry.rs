@@ -12,8 +12,11 @@ pub fn all_strategies() -> Vec<&'static dyn Strategy> {
 /// The strategy called `name`.
 pub fn lookup(name: &str) -> Result<&'static dyn Strategy, StrategyError> {
     let all = all_strategies();
-    all.iter().copied().find(|s| s.name() == name).ok_or_else(|| StrategyError::UnknownStrategy {
-        name: name.to_string(),
-        known: all.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
-    })
+    all.iter()
+        .copied()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| StrategyError::UnknownStrategy {
+            name: name.to_string(),
+            known: all.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+        })
 }
