@@ -1,10 +1,11 @@
-//! Throughput of every seed's signal on the hourly sample (5,000 bars), in bar-evaluations/s.
+//! Throughput of every seed's signal + backtest on the hourly sample (5,000 bars), in bar-evaluations/s.
 //!
-//! Each benchmark computes one full signal with the default genome; criterion's throughput is
-//! bars per second. `sma_crossover` (when registered) is included as the reference. The carry
+//! Each benchmark computes one full signal with the default genome and backtests it (the work
+//! evolution does per strategy); criterion's throughput is bars per second. `sma_crossover` (when registered) is included as the reference. The carry
 //! seed runs on synthetic 8-hourly funding generated here (BENCH DATA ONLY).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use evoflow::backtest::{BacktestConfig, BacktestContext};
 use evoflow::market::{sample::load_sample, FundingRates, MarketData};
 use evoflow::seeds::all_seeds;
 use evoflow::strategy::{lookup, Strategy};
@@ -43,14 +44,16 @@ fn bench_seeds(c: &mut Criterion) {
     }
     strategies.extend(all_seeds());
 
-    let mut group = c.benchmark_group("seed_signal_eurusd_1h");
+    let context = BacktestContext::new(&data).expect("context");
+    let config = BacktestConfig::default();
+    let mut group = c.benchmark_group("seed_signal_and_backtest_eurusd_1h");
     group.throughput(Throughput::Elements(n));
     for s in strategies {
         let genome = s.default_genome();
         let ml = s.kind() == evoflow::strategy::StrategyType::MlClassifier;
         group.sample_size(if ml { 10 } else { 30 });
         group.bench_with_input(BenchmarkId::from_parameter(s.name()), &genome, |b, g| {
-            b.iter(|| s.signal(&data, g).expect("signal"))
+            b.iter(|| context.run_stats(&s.signal(&data, g).expect("signal"), &config).expect("backtest"))
         });
     }
     group.finish();
