@@ -17,13 +17,16 @@ fn problem(seeds: &[String]) -> Arc<TradingProblem> {
         slippage_bps: 1.0,
         ..BacktestConfig::default()
     };
-    Arc::new(TradingProblem::new(
-        families,
-        Arc::new(data.slice(0..split)),
-        Objective::Sharpe,
-        Constraints::default(),
-        backtest,
-    ))
+    Arc::new(
+        TradingProblem::new(
+            families,
+            Arc::new(data.slice(0..split)),
+            Objective::Sharpe,
+            Constraints::default(),
+            backtest,
+        )
+        .expect("problem"),
+    )
 }
 
 /// One generation (initial population evaluated, selection and variation) of `population`

@@ -53,7 +53,11 @@ fn bench_seeds(c: &mut Criterion) {
         let ml = s.kind() == evoflow::strategy::StrategyType::MlClassifier;
         group.sample_size(if ml { 10 } else { 30 });
         group.bench_with_input(BenchmarkId::from_parameter(s.name()), &genome, |b, g| {
-            b.iter(|| context.run_stats(&s.signal(&data, g).expect("signal"), &config).expect("backtest"))
+            b.iter(|| {
+                context
+                    .run_stats(&s.signal(&data, g).expect("signal"), &config)
+                    .expect("backtest")
+            })
         });
     }
     group.finish();

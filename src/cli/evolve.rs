@@ -268,7 +268,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         settings.objective,
         settings.constraints,
         settings.backtest,
-    ));
+    )?);
 
     if let Some(s) = store.as_mut() {
         if resume.is_none() {

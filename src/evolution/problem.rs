@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use evoflow_dataflows::{Fitness, Problem, Rng};
 
 use super::objective::{fitness, Constraints, Objective};
-use crate::backtest::{run_backtest, BacktestConfig, BacktestError, Stats};
+use crate::backtest::{run_backtest, BacktestConfig, BacktestContext, BacktestError, Stats};
 use crate::market::MarketData;
 use crate::strategy::{Genome, Strategy, StrategyError};
 
@@ -42,6 +42,8 @@ pub enum EvaluationError {
 pub struct TradingProblem {
     families: Vec<&'static dyn Strategy>,
     train: Arc<MarketData>,
+    /// Backtest context of the training data, built once (calendar, funding per bar).
+    train_context: BacktestContext<'static>,
     objective: Objective,
     constraints: Constraints,
     backtest: BacktestConfig,
@@ -78,22 +80,25 @@ impl KeyStats {
 }
 
 impl TradingProblem {
-    /// A problem over `families` (at least one) scored on `train`.
+    /// A problem over `families` (at least one) scored on `train`; errors when the training
+    /// data cannot be backtested.
     pub fn new(
         families: Vec<&'static dyn Strategy>,
         train: Arc<MarketData>,
         objective: Objective,
         constraints: Constraints,
         backtest: BacktestConfig,
-    ) -> Self {
-        TradingProblem {
+    ) -> Result<Self, EvaluationError> {
+        let train_context = BacktestContext::shared(Arc::clone(&train))?;
+        Ok(TradingProblem {
             families,
             train,
+            train_context,
             objective,
             constraints,
             backtest,
             key_stats: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     /// The families evolved, in niche order.
@@ -139,6 +144,19 @@ impl TradingProblem {
         }
     }
 
+    /// Statistics of `genome` on the training data (the equity curve too, when `with_equity`),
+    /// with the context built once in [`TradingProblem::new`].
+    fn train_backtest(&self, genome: &Genome, with_equity: bool) -> Result<(Stats, Option<Vec<f64>>), EvaluationError> {
+        let (_, family) = self.family(&genome.seed)?;
+        let targets = family.signal(&self.train, &genome.genes)?;
+        if with_equity {
+            let report = self.train_context.run(&targets, &self.backtest)?;
+            Ok((report.stats, Some(report.equity)))
+        } else {
+            Ok((self.train_context.run_stats(&targets, &self.backtest)?, None))
+        }
+    }
+
     /// Training and held-out statistics of `genome`: the signal is computed on `full` (causal,
     /// so its first `split` values are the training signal), then each part is backtested on
     /// its own bars, starting flat with the configured cash.
@@ -166,8 +184,7 @@ impl TradingProblem {
 
     /// The fitness of `genome`, or why it could not be evaluated.
     pub fn try_evaluate(&self, genome: &Genome) -> Result<f64, EvaluationError> {
-        let composite = self.objective == Objective::Composite;
-        let (stats, equity) = self.backtest(genome, &self.train, composite)?;
+        let (stats, equity) = self.train_backtest(genome, self.objective == Objective::Composite)?;
         let key = KeyStats::of(&stats);
         self.key_stats
             .lock()
@@ -195,7 +212,7 @@ impl TradingProblem {
         if let Some(k) = self.key_stats.lock().unwrap_or_else(|p| p.into_inner()).get(genome) {
             return *k;
         }
-        match self.backtest(genome, &self.train, false) {
+        match self.train_backtest(genome, false) {
             Ok((stats, _)) => {
                 let key = KeyStats::of(&stats);
                 self.key_stats
