@@ -172,3 +172,49 @@ pub fn fitness(objective: Objective, constraints: &Constraints, stats: &Stats, e
         other => objective_value(other, stats),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(sharpe: Option<f64>, trades: u64, max_dd: f64, win: Option<f64>) -> Stats {
+        let data = crate::market::sample::load_sample("goog-1d").unwrap();
+        let mut s =
+            crate::backtest::run_backtest_stats(&data, &vec![0.0; data.bars.len()], &Default::default()).unwrap();
+        s.sharpe_ratio = sharpe;
+        s.num_trades = trades;
+        s.max_drawdown_pct = max_dd;
+        s.win_rate_pct = win;
+        s
+    }
+
+    #[test]
+    fn violations_rank_below_every_feasible_strategy_and_by_shortfall() {
+        let c = Constraints {
+            min_trades: 10,
+            max_drawdown_pct: Some(20.0),
+        };
+        let bad = fitness(Objective::Sharpe, &c, &stats(Some(9.0), 2, -5.0, None), None);
+        let worse = fitness(Objective::Sharpe, &c, &stats(Some(9.0), 1, -5.0, None), None);
+        let deep = fitness(Objective::Sharpe, &c, &stats(Some(9.0), 12, -45.0, None), None);
+        let poor = fitness(Objective::Sharpe, &c, &stats(Some(-50.0), 12, -5.0, None), None);
+        assert!(bad < poor && worse < bad && deep < poor, "{bad} {worse} {deep} {poor}");
+        assert!(bad <= PENALTY_BASE && poor >= FEASIBLE_FLOOR);
+        assert_eq!(poor, -50.0);
+    }
+
+    #[test]
+    fn undefined_ratios_are_finite_and_composite_matches_its_formula() {
+        let c = Constraints {
+            min_trades: 0,
+            max_drawdown_pct: None,
+        };
+        assert_eq!(fitness(Objective::Sharpe, &c, &stats(None, 0, 0.0, None), None), 0.0);
+        let s = stats(Some(2.5), 20, -10.0, Some(60.0));
+        let equity: Vec<f64> = (0..101).map(|i| 100.0 + i as f64).collect();
+        let want = 0.5 * 0.5 + 0.3 * 0.9 + 0.15 * 0.6 + 0.05 * 1.0;
+        assert!((fitness(Objective::Composite, &c, &s, Some(&equity)) - want).abs() < 1e-12);
+        assert_eq!(consistency(&equity), 1.0);
+        assert!("luck".parse::<Objective>().is_err());
+    }
+}
