@@ -150,7 +150,11 @@ fn committee_votes(
         let (lo, hi) = (fold * kept.len() / p.folds, (fold + 1) * kept.len() / p.folds);
         let idx: Vec<usize> = (0..kept.len()).filter(|&r| r < lo || r >= hi).collect();
         let y: Vec<i32> = idx.iter().map(|&r| labels[r]).collect();
-        let votes: Vec<f64> = if y.iter().all(|&v| v == y[0]) {
+        let votes: Vec<f64> = if y.len() < MIN_ROWS_PER_FEATURE * p.features {
+            // Too few rows for this many features: the member abstains (smartcore's SVC can
+            // also fail on such under-determined problems).
+            vec![0.0; predict.len()]
+        } else if y.iter().all(|&v| v == y[0]) {
             vec![f64::from(y[0]); predict.len()]
         } else {
             let x = scaler
@@ -172,6 +176,10 @@ fn committee_votes(
     }
     Ok(sum.into_iter().map(|s| s / p.members as f64).collect())
 }
+
+/// A committee member trains only on at least this many rows per feature; otherwise it
+/// abstains (votes 0).
+const MIN_ROWS_PER_FEATURE: usize = 2;
 
 /// A row-major matrix.
 fn matrix(rows: Vec<Vec<f64>>) -> Result<DenseMatrix<f64>, String> {
