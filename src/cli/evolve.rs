@@ -11,7 +11,6 @@ use evoflow::evolution::{
     hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, Objective,
     TradingProblem, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
 };
-use evoflow::market::MarketData;
 use evoflow::storage::{self, OpenMode, Storage};
 use evoflow::strategy::Genome;
 use evoflow_dataflows::{ClusterConfig, GaConfig, GenerationReport, RunOutcome};
@@ -221,7 +220,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            if fingerprint_of(&data) != record.data_fingerprint {
+            if storage::market_fingerprint(&data) != record.data_fingerprint {
                 return Err(UsageError(format!(
                     "--resume {id}: the market data differs from the run's ({}); pass the same --data",
                     stored.data
@@ -260,7 +259,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         }
     }
     let split = split_point(data.bars.len(), settings.test_fraction)?;
-    let fingerprint = fingerprint_of(&data);
+    let fingerprint = storage::market_fingerprint(&data);
     let train = Arc::new(data.slice(0..split));
     let problem = Arc::new(TradingProblem::new(
         selection.families.clone(),
@@ -444,10 +443,6 @@ fn record_generation(
         payload,
     })?;
     Ok(())
-}
-
-fn fingerprint_of(data: &MarketData) -> String {
-    storage::market_fingerprint(data)
 }
 
 fn mark_failed(store: &Arc<Mutex<Option<Box<dyn Storage>>>>, run_id: &str) {

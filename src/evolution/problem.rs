@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use evoflow_dataflows::{Fitness, Problem, Rng};
 
 use super::objective::{fitness, Constraints, Objective};
-use crate::backtest::{run_backtest, BacktestConfig, BacktestContext, BacktestError, Stats};
+use crate::backtest::{BacktestConfig, BacktestContext, BacktestError, Stats};
 use crate::market::MarketData;
 use crate::strategy::{Genome, Strategy, StrategyError};
 
@@ -122,26 +122,6 @@ impl TradingProblem {
             .map(|g| g.normalise(rng.range_f64(g.min, g.max)))
             .collect();
         Genome::new(family.name(), genes)
-    }
-
-    /// Statistics of `genome` on `data` (the equity curve too, when `with_equity`).
-    pub fn backtest(
-        &self,
-        genome: &Genome,
-        data: &MarketData,
-        with_equity: bool,
-    ) -> Result<(Stats, Option<Vec<f64>>), EvaluationError> {
-        let (_, family) = self.family(&genome.seed)?;
-        let targets = family.signal(data, &genome.genes)?;
-        if with_equity {
-            let report = run_backtest(data, &targets, &self.backtest)?;
-            Ok((report.stats, Some(report.equity)))
-        } else {
-            Ok((
-                crate::backtest::run_backtest_stats(data, &targets, &self.backtest)?,
-                None,
-            ))
-        }
     }
 
     /// Statistics of `genome` on the training data (the equity curve too, when `with_equity`),
