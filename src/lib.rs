@@ -4,6 +4,7 @@ pub mod backtest;
 pub mod evolution;
 pub mod indicators;
 pub mod market;
+pub mod ml;
 pub mod seeds;
 pub mod storage;
 pub mod strategy;

@@ -5,8 +5,8 @@ use evoflow::seeds::seed;
 
 #[test]
 fn svc_with_a_tiny_window_and_many_features_does_not_panic() {
-    // Found by evolution (run seed 3): 22-bar window, 15 features, 7 folds; smartcore's SVC
-    // panicked ("Can't take dot product") on such training sets before members abstained.
+    // Found by evolution (run seed 3): 22-bar window, 15 features, 7 folds: fewer rows than
+    // twice the features. The SVC that evoflow used before its own solver panicked on it.
     let data = load_sample("eurusd-1h").unwrap().slice(0..3500);
     let svc = seed("linear_svc_classifier").unwrap();
     let signal = svc

@@ -3,7 +3,7 @@
 //! One round of the loop is one generation:
 //!
 //! ```text
-//!  population(g) ──exchange(genome hash)──► Evaluate (per-worker fitness cache)
+//!  population(g) ──exchange(route)──► Evaluate (per-worker fitness cache)
 //!      ▲                                        │ exchange(→ worker 0)
 //!      │                                        ▼
 //!  feedback (+1) ◄── next population ◄── Select (worker 0: canonical order, stats,
@@ -13,13 +13,19 @@
 //!                              stats / hall of fame / checkpoints streams
 //! ```
 //!
+//! Each individual carries its route, the worker chosen by the selector's [`Router`]: the
+//! worker that already evaluated (and cached) the genome, or for a new genome the least
+//! loaded worker by the problem's cost estimate.
+//!
 //! Worker 0 seeds the loop with the first population and is the selector: when its input
 //! frontier has passed a generation, it has every evaluated individual of that generation and
 //! completes it with the same code as [`run_sequential`](crate::run_sequential). It decides
 //! termination (generations or patience) by not feeding a next population back, after which
 //! the loop drains and the dataflow completes on every worker.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +46,7 @@ use crate::fitness::Fitness;
 use crate::hall_of_fame::HallOfFame;
 use crate::problem::{Genome, Problem};
 use crate::report::{GenerationReport, GenerationStats, Scored};
+use crate::routing::Router;
 
 /// Why the dataflow could not be built or run.
 #[derive(Debug, Error)]
@@ -97,6 +104,8 @@ pub struct Individual<G: Genome> {
     pub slot: u64,
     /// The genome.
     pub genome: G,
+    /// The worker (index among all workers of all processes) that evaluates it.
+    pub route: u64,
 }
 
 /// A genome with its fitness, on its way to the selector.
@@ -111,6 +120,8 @@ pub struct Evaluated<G: Genome> {
     pub genome: G,
     /// Its fitness.
     pub fitness: Fitness,
+    /// The metrics its evaluation reported.
+    pub metrics: Vec<f64>,
     /// Whether the fitness came from the evaluating worker's cache.
     pub cache_hit: bool,
 }
@@ -154,6 +165,10 @@ where
     let is_selector = scope.index() == 0;
     let mut selector_state = if is_selector { Some(evolution) } else { None };
     let mut first = if is_selector { Some(start) } else { None };
+    // Worker 0's router, shared by the first population's source and the selector.
+    let router = Rc::new(RefCell::new(Router::new(scope.peers())));
+    let first_router = Rc::clone(&router);
+    let first_problem = Arc::clone(&problem);
 
     // Worker 0 seeds the loop with the first population, at the scope's minimum time.
     let initial = source::<_, CapacityContainerBuilder<Vec<Individual<P::Genome>>>, _, _>(
@@ -164,12 +179,14 @@ where
             move |output| {
                 if let Some(capability) = capability.take() {
                     if let Some(start) = first.take() {
+                        let routes = first_router.borrow_mut().route(&*first_problem, &start.population);
                         let mut session = output.session(&capability);
-                        for (slot, genome) in start.population.into_iter().enumerate() {
+                        for ((slot, genome), route) in start.population.into_iter().enumerate().zip(routes) {
                             session.give(Individual {
                                 generation: start.generation,
                                 slot: slot as u64,
                                 genome,
+                                route,
                             });
                         }
                     }
@@ -182,24 +199,23 @@ where
         let (handle, cycle) = inner.loop_variable::<Vec<Individual<P::Genome>>>(1);
         let population = initial.enter(inner).concat(cycle);
 
-        let router = Arc::clone(&problem);
         let evaluator = Arc::clone(&problem);
         let evaluated = population.unary::<CapacityContainerBuilder<Vec<Evaluated<P::Genome>>>, _, _, _>(
-            Exchange::new(move |individual: &Individual<P::Genome>| router.genome_hash(&individual.genome)),
+            Exchange::new(|individual: &Individual<P::Genome>| individual.route),
             "Evaluate",
             move |_capability, _info| {
-                let mut cache: HashMap<P::Genome, Fitness> = HashMap::new();
+                let mut cache: HashMap<P::Genome, (Fitness, Vec<f64>)> = HashMap::new();
                 move |input, output| {
                     input.for_each_stamp(|capability, batches| {
                         let mut session = output.session(&capability);
                         for batch in batches {
                             for individual in batch.drain(..) {
-                                let (fitness, cache_hit) = match cache.get(&individual.genome) {
-                                    Some(&fitness) => (fitness, true),
+                                let ((fitness, metrics), cache_hit) = match cache.get(&individual.genome) {
+                                    Some(hit) => (hit.clone(), true),
                                     None => {
-                                        let fitness = evaluator.evaluate(&individual.genome);
-                                        cache.insert(individual.genome.clone(), fitness);
-                                        (fitness, false)
+                                        let scored = evaluator.evaluate_with_metrics(&individual.genome);
+                                        cache.insert(individual.genome.clone(), scored.clone());
+                                        (scored, false)
                                     }
                                 };
                                 session.give(Evaluated {
@@ -207,6 +223,7 @@ where
                                     slot: individual.slot,
                                     genome: individual.genome,
                                     fitness,
+                                    metrics,
                                     cache_hit,
                                 });
                             }
@@ -264,6 +281,7 @@ where
                                 Scored {
                                     genome: e.genome,
                                     fitness: e.fitness,
+                                    metrics: e.metrics,
                                 }
                             })
                             .collect();
@@ -271,11 +289,14 @@ where
                             evolution.complete(&*selector_problem, generation, scored, evaluations, cache_hits);
                         let mut session = output.session(&caps);
                         if report.stats.stop.is_none() {
-                            for (slot, genome) in report.checkpoint.population.iter().enumerate() {
+                            let next = &report.checkpoint.population;
+                            let routes = router.borrow_mut().route(&*selector_problem, next);
+                            for ((slot, genome), route) in next.iter().enumerate().zip(routes) {
                                 session.give(Selected::Next(Individual {
                                     generation: generation + 1,
                                     slot: slot as u64,
                                     genome: genome.clone(),
+                                    route,
                                 }));
                             }
                         }

@@ -72,10 +72,7 @@ mod tests {
     use super::*;
 
     fn scored(genome: u32, fitness: f64) -> Scored<u32> {
-        Scored {
-            genome,
-            fitness: Fitness::new(fitness),
-        }
+        Scored::new(genome, Fitness::new(fitness))
     }
 
     #[test]

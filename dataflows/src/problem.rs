@@ -76,6 +76,16 @@ pub trait Problem: Send + Sync + 'static {
     /// The fitness of `genome` (higher is better). May be expensive, e.g. a backtest.
     fn evaluate(&self, genome: &Self::Genome) -> Fitness;
 
+    /// The fitness of `genome` and any numbers computed along the way that the caller wants
+    /// with each individual (e.g. a backtest's return and drawdown). The evolution calls this
+    /// (not [`Problem::evaluate`]); the metrics travel with the fitness through the cache and
+    /// between processes into [`Scored::metrics`](crate::Scored::metrics), so the coordinator
+    /// never recomputes them. Defaults to `evaluate` with no metrics; an override must give
+    /// the same fitness as `evaluate`.
+    fn evaluate_with_metrics(&self, genome: &Self::Genome) -> (Fitness, Vec<f64>) {
+        (self.evaluate(genome), Vec::new())
+    }
+
     /// The niche (family) of `genome`; defaults to a single niche `0`.
     ///
     /// With [`GaConfig::min_niche_share`](crate::GaConfig::min_niche_share) above zero, every
@@ -86,11 +96,20 @@ pub trait Problem: Send + Sync + 'static {
         0
     }
 
-    /// The hash that routes `genome` to the worker that evaluates (and caches) it.
-    ///
-    /// Must be identical in every process; the default is [`stable_hash`] over the genome's
-    /// serialized bytes (never `std`'s randomly keyed hasher).
+    /// A hash of `genome` that is identical in every process: it orders equally costly new
+    /// genomes when they are spread over the workers (see [`Router`](crate::Router)). The
+    /// default is [`stable_hash`] over the genome's serialized bytes (never `std`'s randomly
+    /// keyed hasher).
     fn genome_hash(&self, genome: &Self::Genome) -> u64 {
         stable_hash(genome)
+    }
+
+    /// The estimated cost of evaluating `genome`, relative to other genomes (default 1: all
+    /// alike). New genomes are spread over the workers by it (longest first), so a problem
+    /// whose evaluation cost varies widely by genome should return a rough estimate; it only
+    /// changes which worker evaluates a genome, never a result.
+    fn cost(&self, genome: &Self::Genome) -> f64 {
+        let _ = genome;
+        1.0
     }
 }

@@ -9,15 +9,47 @@ use crate::fitness::Fitness;
 use crate::hall_of_fame::HallOfFameEntry;
 use crate::problem::Genome;
 
-/// A genome with its fitness.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A genome with its fitness and the metrics its evaluation reported
+/// ([`Problem::evaluate_with_metrics`](crate::Problem::evaluate_with_metrics)).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "G: Genome")]
 pub struct Scored<G: Genome> {
     /// The genome.
     pub genome: G,
     /// Its fitness.
     pub fitness: Fitness,
+    /// Problem-defined numbers computed with the fitness (empty by default).
+    #[serde(default)]
+    pub metrics: Vec<f64>,
 }
+
+impl<G: Genome> Scored<G> {
+    /// A scored genome without metrics.
+    pub fn new(genome: G, fitness: Fitness) -> Scored<G> {
+        Scored {
+            genome,
+            fitness,
+            metrics: Vec::new(),
+        }
+    }
+}
+
+/// Metrics compare by bit pattern, so a NaN metric equals itself and populations compare
+/// exactly.
+impl<G: Genome> PartialEq for Scored<G> {
+    fn eq(&self, other: &Self) -> bool {
+        self.genome == other.genome
+            && self.fitness == other.fitness
+            && self.metrics.len() == other.metrics.len()
+            && self
+                .metrics
+                .iter()
+                .zip(&other.metrics)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+
+impl<G: Genome> Eq for Scored<G> {}
 
 /// How many individuals of one niche a generation holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

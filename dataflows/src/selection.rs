@@ -140,13 +140,7 @@ mod tests {
     }
 
     fn scored(pop: &[(u32, i64)]) -> Vec<Scored<(u32, i64)>> {
-        let mut v: Vec<_> = pop
-            .iter()
-            .map(|g| Scored {
-                genome: *g,
-                fitness: Pairs.evaluate(g),
-            })
-            .collect();
+        let mut v: Vec<_> = pop.iter().map(|g| Scored::new(*g, Pairs.evaluate(g))).collect();
         canonical_order(&mut v);
         v
     }

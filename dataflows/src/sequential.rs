@@ -37,7 +37,7 @@ where
     let (mut evolution, start) = Evolution::start(problem, config, resume)?;
     let mut generation = start.generation;
     let mut population = start.population;
-    let mut cache: HashMap<P::Genome, crate::Fitness> = HashMap::new();
+    let mut cache: HashMap<P::Genome, (crate::Fitness, Vec<f64>)> = HashMap::new();
     let mut collector = ResultCollector::default();
     loop {
         let mut evaluations = 0;
@@ -45,19 +45,23 @@ where
         let scored: Vec<Scored<P::Genome>> = population
             .into_iter()
             .map(|genome| {
-                let fitness = match cache.get(&genome) {
-                    Some(&f) => {
+                let (fitness, metrics) = match cache.get(&genome) {
+                    Some(hit) => {
                         cache_hits += 1;
-                        f
+                        hit.clone()
                     }
                     None => {
                         evaluations += 1;
-                        let f = problem.evaluate(&genome);
-                        cache.insert(genome.clone(), f);
-                        f
+                        let scored = problem.evaluate_with_metrics(&genome);
+                        cache.insert(genome.clone(), scored.clone());
+                        scored
                     }
                 };
-                Scored { genome, fitness }
+                Scored {
+                    genome,
+                    fitness,
+                    metrics,
+                }
             })
             .collect();
         let report = evolution.complete(problem, generation, scored, evaluations, cache_hits);

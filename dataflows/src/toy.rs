@@ -78,7 +78,8 @@ fn coordinates(genome: &[i64]) -> impl Iterator<Item = f64> + '_ {
     genome.iter().map(|&u| u as f64 / SCALE)
 }
 
-/// Maximise `-(x1² + ... + xn²)` on `[-5.12, 5.12]^n` (optimum 0 at the origin).
+/// Maximise `-(x1² + ... + xn²)` on `[-5.12, 5.12]^n` (optimum 0 at the origin); reports the
+/// distance to the origin as its one metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sphere {
     /// The search space and variation.
@@ -125,6 +126,12 @@ impl Problem for Sphere {
     fn evaluate(&self, genome: &Vec<i64>) -> Fitness {
         busy_wait(self.eval_cost);
         Fitness::new(-coordinates(genome).map(|x| x * x).sum::<f64>())
+    }
+
+    /// The fitness, with one metric: the distance to the origin.
+    fn evaluate_with_metrics(&self, genome: &Vec<i64>) -> (Fitness, Vec<f64>) {
+        let fitness = self.evaluate(genome);
+        (fitness, vec![(-fitness.value()).sqrt()])
     }
 }
 

@@ -52,10 +52,17 @@ fn expected_output(config: &GaConfig, dims: usize) -> Vec<String> {
     }
     for m in &expected.final_population {
         let coords: Vec<String> = m.genome.iter().map(|c| c.to_string()).collect();
+        let metrics: Vec<String> = m.metrics.iter().map(|v| format!("{:x}", v.to_bits())).collect();
+        assert_eq!(
+            m.metrics.len(),
+            1,
+            "the sphere reports its distance with every individual"
+        );
         lines.push(format!(
-            "individual {:x} {}",
+            "individual {:x} {} metrics {}",
             m.fitness.value().to_bits(),
-            coords.join(",")
+            coords.join(","),
+            metrics.join(",")
         ));
     }
     lines

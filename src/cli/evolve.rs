@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use evoflow::backtest::BacktestConfig;
 use evoflow::evolution::{
-    hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, Objective,
+    hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, KeyStats, Objective,
     TradingProblem, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
 };
 use evoflow::storage::{self, OpenMode, Storage};
@@ -420,7 +420,7 @@ fn record_generation(
             let g = &scored.genome;
             let params = problem.named_genes(g);
             let genome_json = serde_json::to_string(&params)?;
-            let key = problem.key_stats(g);
+            let key = KeyStats::from_metrics(&scored.metrics);
             Ok(storage::IndividualRecord {
                 run_id: run_id.to_string(),
                 generation,

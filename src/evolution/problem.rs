@@ -1,7 +1,7 @@
 //! `TradingProblem`: the `evoflow_dataflows::Problem` whose genomes are seed families with their genes.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use evoflow_dataflows::{Fitness, Problem, Rng};
 
@@ -47,11 +47,11 @@ pub struct TradingProblem {
     objective: Objective,
     constraints: Constraints,
     backtest: BacktestConfig,
-    /// Key statistics of the genomes evaluated in this process, for the individuals table.
-    key_stats: Mutex<HashMap<Genome, KeyStats>>,
 }
 
-/// The statistics stored with every evaluated individual (training part).
+/// The statistics stored with every evaluated individual (training part). They travel with
+/// the fitness through the dataflow as its metrics ([`KeyStats::to_metrics`]), so the
+/// coordinator has them for individuals evaluated by any worker or process.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KeyStats {
     pub sharpe: f64,
@@ -67,6 +67,30 @@ impl KeyStats {
             return_pct: stats.return_pct,
             max_drawdown_pct: stats.max_drawdown_pct,
             num_trades: stats.num_trades,
+        }
+    }
+
+    /// The metrics vector carried with the fitness: sharpe, return %, max drawdown %, trades.
+    pub fn to_metrics(self) -> Vec<f64> {
+        vec![
+            self.sharpe,
+            self.return_pct,
+            self.max_drawdown_pct,
+            self.num_trades as f64,
+        ]
+    }
+
+    /// The statistics from [`KeyStats::to_metrics`]'s vector ([`KeyStats::UNDEFINED`] for
+    /// any other length, e.g. a genome that could not be evaluated).
+    pub fn from_metrics(metrics: &[f64]) -> KeyStats {
+        match *metrics {
+            [sharpe, return_pct, max_drawdown_pct, trades] => KeyStats {
+                sharpe,
+                return_pct,
+                max_drawdown_pct,
+                num_trades: trades as u64,
+            },
+            _ => KeyStats::UNDEFINED,
         }
     }
 
@@ -97,7 +121,6 @@ impl TradingProblem {
             objective,
             constraints,
             backtest,
-            key_stats: Mutex::new(HashMap::new()),
         })
     }
 
@@ -162,15 +185,12 @@ impl TradingProblem {
         Ok((train, test))
     }
 
-    /// The fitness of `genome`, or why it could not be evaluated.
-    pub fn try_evaluate(&self, genome: &Genome) -> Result<f64, EvaluationError> {
+    /// The fitness of `genome` with its key training statistics, or why it could not be
+    /// evaluated.
+    pub fn try_evaluate(&self, genome: &Genome) -> Result<(f64, KeyStats), EvaluationError> {
         let (stats, equity) = self.train_backtest(genome, self.objective == Objective::Composite)?;
-        let key = KeyStats::of(&stats);
-        self.key_stats
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(genome.clone(), key);
-        Ok(fitness(self.objective, &self.constraints, &stats, equity.as_deref()))
+        let value = fitness(self.objective, &self.constraints, &stats, equity.as_deref());
+        Ok((value, KeyStats::of(&stats)))
     }
 
     /// The genes of `genome` by name (in the family's gene order; unknown family: empty).
@@ -183,25 +203,6 @@ impl TradingProblem {
                 .map(|(g, v)| (g.name.to_string(), *v))
                 .collect(),
             Err(_) => BTreeMap::new(),
-        }
-    }
-
-    /// Key training statistics of `genome`: from this process's evaluations when it was
-    /// evaluated here, else backtested now (e.g. evaluated by another process).
-    pub fn key_stats(&self, genome: &Genome) -> KeyStats {
-        if let Some(k) = self.key_stats.lock().unwrap_or_else(|p| p.into_inner()).get(genome) {
-            return *k;
-        }
-        match self.train_backtest(genome, false) {
-            Ok((stats, _)) => {
-                let key = KeyStats::of(&stats);
-                self.key_stats
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(genome.clone(), key);
-                key
-            }
-            Err(_) => KeyStats::UNDEFINED,
         }
     }
 }
@@ -257,9 +258,15 @@ impl Problem for TradingProblem {
     }
 
     fn evaluate(&self, genome: &Genome) -> Fitness {
+        self.evaluate_with_metrics(genome).0
+    }
+
+    /// The fitness, and [`KeyStats::to_metrics`] of the training backtest (empty when the
+    /// genome could not be evaluated: it gets [`Fitness::PENALTY`]).
+    fn evaluate_with_metrics(&self, genome: &Genome) -> (Fitness, Vec<f64>) {
         match self.try_evaluate(genome) {
-            Ok(f) => Fitness::new(f),
-            Err(_) => Fitness::PENALTY,
+            Ok((f, key)) => (Fitness::new(f), key.to_metrics()),
+            Err(_) => (Fitness::PENALTY, Vec::new()),
         }
     }
 
@@ -269,5 +276,13 @@ impl Problem for TradingProblem {
 
     fn genome_hash(&self, genome: &Genome) -> u64 {
         genome.stable_hash()
+    }
+
+    /// The family's estimate ([`Strategy::relative_cost`]): ML genomes cost 5–500 times an
+    /// indicator genome, so the workers are balanced by it.
+    fn cost(&self, genome: &Genome) -> f64 {
+        self.family(&genome.seed)
+            .map(|(_, family)| family.relative_cost(&genome.genes))
+            .unwrap_or(1.0)
     }
 }

@@ -1,14 +1,9 @@
 //! Seed `pca_tree_quantile` (ml_classifier): standardise → PCA → random forest on the 5-bar forward return, walk-forward.
 
-use smartcore::api::{Transformer, UnsupervisedEstimator};
-use smartcore::decomposition::pca::{PCAParameters, PCA};
-use smartcore::ensemble::random_forest_regressor::{RandomForestRegressor, RandomForestRegressorParameters};
-use smartcore::linalg::basic::matrix::DenseMatrix;
-use smartcore::preprocessing::numerical::{StandardScaler, StandardScalerParameters};
-
 use super::features::{finish, genes, int, percentile_rank};
-use super::ml_features::{feature_rows, forward_returns, training_range, usable, HORIZON};
+use super::ml_features::{feature_rows, forward_returns, training_range, usable, HORIZON, NUM_FEATURES};
 use crate::market::MarketData;
+use crate::ml::{Forest, ForestParams, Matrix, Pca, Scaler};
 use crate::strategy::{GeneSpec, Genome, Strategy, StrategyError, StrategyType};
 
 /// The model is retrained every this many bars (at bars that are multiples of it).
@@ -16,19 +11,19 @@ pub const RETRAIN_EVERY: usize = 250;
 /// Minimum rows per leaf of each regression tree (limits overfitting to single bars).
 const MIN_SAMPLES_LEAF: usize = 5;
 
-/// Every 250 bars (at bar r, a multiple of 250; chosen for speed) fit, on the last `feature_window` rows t whose
+/// Every 250 bars (at bar r, a multiple of 250) fit, on the last `feature_window` rows t whose
 /// 5-bar forward return is already known (t + 5 <= r): a standard scaler on all 15 engineered
-/// features, PCA to `pca_components` components, and a random forest (smartcore, bootstrap
-/// and feature sampling seeded from the genome's bits) of `n_estimators` trees of depth at
-/// most `tree_depth` regressing the forward return. Each bar's prediction is ranked within
-/// the last `feature_window` predictions (percentile p). With qh = max(q, 1 - q) for q =
-/// `signal_quantile`: long when p > qh, short when p < 1 - qh, flat between; the size is
-/// quantised into `quantile_bins` steps by how far p lies into the tail: `ceil(b * (p - qh) /
-/// (1 - qh)) / b`.
+/// features, PCA to `pca_components` components, and a random forest ([`crate::ml::Forest`]:
+/// bagged regression trees with 32-bin histogram splits, bootstrap seeded from the genome's
+/// bits) of `n_estimators` trees of depth at most `tree_depth` regressing the forward return.
+/// Each bar's prediction is ranked within the last `feature_window` predictions (percentile
+/// p). With qh = max(q, 1 - q) for q = `signal_quantile`: long when p > qh, short when
+/// p < 1 - qh, flat between; the size is quantised into `quantile_bins` steps by how far p
+/// lies into the tail: `ceil(b * (p - qh) / (1 - qh)) / b`.
 ///
-/// Cost (measured with `benches/seeds.rs` on the 5,000-bar hourly sample, signal plus backtest,
-/// on a shared 2-core machine): ~0.11 s at default genes, ~1.5 s with every gene at its maximum
-/// (200 trees of depth 7 on 500 rows, 20 retrainings).
+/// Cost (signal plus backtest on 3,500 hourly bars, the training part of the sample, on a
+/// shared 2-core machine): 1–90 ms, about 16 ms for a random genome (the forests dominate: 14
+/// retrainings × `n_estimators` trees); see [`Strategy::relative_cost`].
 pub struct PcaTreeQuantile;
 
 static GENES: [GeneSpec; 6] = [
@@ -39,8 +34,6 @@ static GENES: [GeneSpec; 6] = [
     GeneSpec::int("feature_window", 50.0, 500.0, 200.0),
     GeneSpec::int("quantile_bins", 2.0, 4.0, 3.0),
 ];
-
-type Matrix = DenseMatrix<f64>;
 
 impl Strategy for PcaTreeQuantile {
     fn name(&self) -> &'static str {
@@ -59,6 +52,17 @@ impl Strategy for PcaTreeQuantile {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// Per tree and retraining: growing costs about window × (components + 1) per level (at
+    /// most log2(window / 5) + 1 levels have rows to split) and predicting ~1,750 bars × depth;
+    /// fitted to timings of random genomes on 3,500 hourly bars (correlation 0.98), in units of
+    /// a 0.35 ms indicator seed.
+    fn relative_cost(&self, genome: &[f64]) -> f64 {
+        let g = genes(&GENES, genome);
+        let (components, depth, trees, window) = (g[0], g[1], g[2], g[4]);
+        let levels = depth.min((window / MIN_SAMPLES_LEAF as f64).log2() + 1.0);
+        1.0 + 3.2e-5 * trees * (window * (components + 1.0) * levels + 1750.0 * depth)
+    }
+
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (components, depth, trees, q, window, bins) = (int(g[0]), int(g[1]), int(g[2]), g[3], int(g[4]), int(g[5]));
@@ -87,26 +91,20 @@ impl Strategy for PcaTreeQuantile {
             if targets.is_empty() {
                 continue;
             }
-            let x = matrix(range.clone().map(|t| rows[t].to_vec()).collect()).map_err(&fail)?;
+            let x = Matrix::from_rows(NUM_FEATURES, range.clone().map(|t| &rows[t][..]));
             let y: Vec<f64> = range.map(|t| fwd[t]).collect();
-            let x_new = matrix(targets.iter().map(|&i| rows[i].to_vec()).collect()).map_err(&fail)?;
-            let run = || -> Result<Vec<f64>, smartcore::error::Failed> {
-                let scaler = StandardScaler::fit(&x, StandardScalerParameters::default())?;
-                let pca: PCA<f64, Matrix> = PCA::fit(
-                    &scaler.transform(&x)?,
-                    PCAParameters::default().with_n_components(components),
-                )?;
-                let z = pca.transform(&scaler.transform(&x)?)?;
-                let params = RandomForestRegressorParameters::default()
-                    .with_max_depth(depth as u16)
-                    .with_n_trees(trees)
-                    .with_min_samples_leaf(MIN_SAMPLES_LEAF)
-                    .with_seed(seed ^ (at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-                let forest: RandomForestRegressor<f64, f64, Matrix, Vec<f64>> =
-                    RandomForestRegressor::fit(&z, &y, params)?;
-                forest.predict(&pca.transform(&scaler.transform(&x_new)?)?)
+            let scaler = Scaler::fit(&x);
+            let pca = Pca::fit(&scaler.transform(&x), components);
+            let z = pca.transform(&scaler.transform(&x));
+            let params = ForestParams {
+                trees,
+                max_depth: depth,
+                min_samples_leaf: MIN_SAMPLES_LEAF,
+                seed: seed ^ (at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             };
-            let p = run().map_err(|e| fail(e.to_string()))?;
+            let forest = Forest::fit(&z, &y, &params);
+            let x_new = Matrix::from_rows(NUM_FEATURES, targets.iter().map(|&i| &rows[i][..]));
+            let p = forest.predict_rows(&pca.transform(&scaler.transform(&x_new)));
             for (&i, v) in targets.iter().zip(p) {
                 pred[i] = v;
             }
@@ -132,9 +130,4 @@ impl Strategy for PcaTreeQuantile {
             .collect();
         Ok(finish(out))
     }
-}
-
-/// A row-major matrix.
-fn matrix(rows: Vec<Vec<f64>>) -> Result<Matrix, String> {
-    DenseMatrix::from_2d_vec(&rows).map_err(|e| e.to_string())
 }

@@ -91,6 +91,14 @@ pub trait Strategy: Send + Sync {
     /// Target positions, one per bar.
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError>;
 
+    /// Estimated cost of `signal` plus a backtest with `genome`, relative to a typical
+    /// indicator seed (1). Evolution spreads new genomes over its workers by it; it never
+    /// changes a result. Seeds whose cost varies widely with their genes override it.
+    fn relative_cost(&self, genome: &[f64]) -> f64 {
+        let _ = genome;
+        1.0
+    }
+
     /// The default genome.
     fn default_genome(&self) -> Vec<f64> {
         self.genes().iter().map(|g| g.default).collect()

@@ -63,7 +63,13 @@ fn main() -> ExitCode {
             }
             for member in &result.final_population {
                 let coords: Vec<String> = member.genome.iter().map(|c| c.to_string()).collect();
-                println!("individual {:x} {}", member.fitness.value().to_bits(), coords.join(","));
+                let metrics: Vec<String> = member.metrics.iter().map(|m| format!("{:x}", m.to_bits())).collect();
+                println!(
+                    "individual {:x} {} metrics {}",
+                    member.fitness.value().to_bits(),
+                    coords.join(","),
+                    metrics.join(",")
+                );
             }
             ExitCode::SUCCESS
         }
