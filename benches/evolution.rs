@@ -1,4 +1,4 @@
-//! Criterion bench: one generation of trading evolution (1,000 strategies on the hourly sample) at 1 and 2 workers.
+//! Criterion bench: trading evolution on the hourly sample at 1 and 2 workers (a 1,000-strategy generation; a 400 × 10 run).
 
 use std::sync::Arc;
 
@@ -29,45 +29,66 @@ fn problem(seeds: &[String]) -> Arc<TradingProblem> {
     )
 }
 
-/// One generation (initial population evaluated, selection and variation) on a fresh problem
-/// each time, so no fitness cache carries over: 1,000 strategies of the indicator seeds, and
-/// 200 strategies of all seeds (the two ML seeds cost 0.1–1.5 s per backtest, so a
-/// 1,000-strategy generation with them takes tens of seconds on this machine).
+fn run_once(problem: Arc<TradingProblem>, population: usize, generations: u64, workers: usize) {
+    let config = GaConfig {
+        population,
+        generations,
+        seed: 3,
+        ..GaConfig::default()
+    };
+    let cluster = ClusterConfig {
+        workers,
+        ..ClusterConfig::default()
+    };
+    run(problem, &config, &cluster, None, |_| {}).expect("run");
+}
+
+/// One generation (the initial population evaluated, then selection and variation) of 1,000
+/// strategies, on a fresh problem each time so no fitness cache carries over: all the seeds
+/// usable on the hourly sample (the evolve default) and the indicator seeds alone (without the
+/// two ML seeds, whose random genomes cost 5-250 times an indicator genome).
 fn generation(c: &mut Criterion) {
     let mut group = c.benchmark_group("evolution_generation");
     group.sample_size(10);
-    group.measurement_time(std::time::Duration::from_secs(10));
+    group.measurement_time(std::time::Duration::from_secs(15));
     let all: Vec<String> = Vec::new();
     let indicator_only: Vec<String> = evoflow::seeds::all_seeds()
         .iter()
         .filter(|s| s.kind() != evoflow::strategy::StrategyType::MlClassifier && !s.needs_funding())
         .map(|s| s.name().to_string())
         .collect();
-    for (label, seeds, population) in [
-        ("indicator_seeds_pop1000", &indicator_only, 1000),
-        ("all_seeds_pop200", &all, 200),
+    for (label, seeds) in [
+        ("all_seeds_pop1000", &all),
+        ("indicator_seeds_pop1000", &indicator_only),
     ] {
         for workers in [1usize, 2] {
-            group.throughput(Throughput::Elements(population as u64));
+            group.throughput(Throughput::Elements(1000));
             group.bench_with_input(BenchmarkId::new(label, workers), &workers, |b, &workers| {
-                b.iter(|| {
-                    let config = GaConfig {
-                        population,
-                        generations: 1,
-                        seed: 3,
-                        ..GaConfig::default()
-                    };
-                    let cluster = ClusterConfig {
-                        workers,
-                        ..ClusterConfig::default()
-                    };
-                    run(problem(seeds), &config, &cluster, None, |_| {}).expect("run")
-                })
+                b.iter(|| run_once(problem(seeds), 1000, 1, workers))
             });
         }
     }
     group.finish();
 }
 
-criterion_group!(benches, generation);
+/// A run of 10 generations of 400 strategies (all seeds), the population of the issue's
+/// `-w 2` vs `-w 1` target: later generations re-use cached elites, so each has fewer new
+/// genomes to spread over the workers.
+fn run_400(c: &mut Criterion) {
+    let mut group = c.benchmark_group("evolution_run");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(15));
+    let all: Vec<String> = Vec::new();
+    for workers in [1usize, 2] {
+        group.bench_with_input(
+            BenchmarkId::new("all_seeds_pop400_gen10", workers),
+            &workers,
+            |b, &workers| b.iter(|| run_once(problem(&all), 400, 10, workers)),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, generation, run_400);
+
 criterion_main!(benches);

@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use evoflow::storage::{open_storage, OpenMode, StorageConfig};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_evoflow");
 
-/// Small, quick runs on the daily sample with indicator seeds only (ML seeds are slower).
-const SEEDS: &str = "ema_crossover,rsi_filter,bollinger_bands,donchian_breakout";
+/// Small, quick runs on the daily sample: four indicator seeds and both ML seeds.
+const SEEDS: &str =
+    "ema_crossover,rsi_filter,bollinger_bands,donchian_breakout,linear_svc_classifier,pca_tree_quantile";
 
 fn base_args(db: &Path) -> Vec<String> {
     [
@@ -122,7 +124,8 @@ fn same_answer_on_one_and_several_threads_and_with_serialization() {
 #[test]
 fn two_processes_give_the_same_answer_as_one_worker() {
     let dir = tempfile::tempdir().unwrap();
-    let one = answer(&json_of(&run(&base_args(&dir.path().join("w1.duckdb")))));
+    let one_json = json_of(&run(&base_args(&dir.path().join("w1.duckdb"))));
+    let one = answer(&one_json);
     let hosts = hostfile(dir.path(), &free_ports(2));
     let spawn = |p: usize, zerocopy: bool| {
         let mut args = base_args(&dir.path().join(format!("n2-{p}.duckdb")));
@@ -150,7 +153,36 @@ fn two_processes_give_the_same_answer_as_one_worker() {
         String::from_utf8_lossy(&out1.stderr)
     );
     assert!(out1.stdout.is_empty(), "only the coordinator prints results");
-    assert_eq!(answer(&json_of(&out0)), one, "-n 2 differs from -w 1");
+    let two_json = json_of(&out0);
+    assert_eq!(answer(&two_json), one, "-n 2 differs from -w 1");
+
+    // Every stored individual carries the key statistics computed where it was evaluated
+    // (half of them in process 1): the same as the single-worker run's, bit for bit.
+    let stored = |db: &str, json: &Value| {
+        let config = StorageConfig::local(&dir.path().join(db));
+        let s = open_storage(&config, OpenMode::ReadOnly).expect("open the run's database");
+        let run_id = json["run_id"].as_str().expect("run_id");
+        let rows: Vec<_> = s
+            .read_individuals(run_id, None)
+            .expect("individuals")
+            .into_iter()
+            .map(|i| {
+                let bits = [i.fitness, i.sharpe, i.return_pct, i.max_drawdown_pct].map(f64::to_bits);
+                (i.generation, i.genome_json, bits, i.num_trades)
+            })
+            .collect();
+        rows
+    };
+    let (rows_one, rows_two) = (stored("w1.duckdb", &one_json), stored("n2-0.duckdb", &two_json));
+    assert_eq!(rows_one.len(), 24 * 5);
+    assert_eq!(
+        rows_one, rows_two,
+        "individuals' statistics differ between -w 1 and -n 2"
+    );
+    assert!(
+        rows_two.iter().any(|r| r.3 > 0),
+        "statistics were recorded, not left undefined"
+    );
 }
 
 fn wait_output(guard: &mut Guard, limit: Duration) -> Output {

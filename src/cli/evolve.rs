@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -16,6 +16,7 @@ use evoflow::strategy::Genome;
 use evoflow_dataflows::{ClusterConfig, GaConfig, GenerationReport, RunOutcome};
 use serde::Serialize;
 
+use super::generation_writer::GenerationWriter;
 use super::market_args::MarketArgs;
 use super::storage_args::StorageArgs;
 use super::UsageError;
@@ -289,16 +290,11 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let store = Arc::new(Mutex::new(store));
-    let write_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::new(Mutex::new(None));
+    let writer = store.map(|s| GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), args.log_checkpoints));
     let callback = {
-        let store = Arc::clone(&store);
-        let write_error = Arc::clone(&write_error);
+        let sender = writer.as_ref().map(GenerationWriter::sender);
         let progress = progress.clone();
-        let run_id = run_id.clone();
-        let problem = Arc::clone(&problem);
         let loop_start = Instant::now();
-        let log_checkpoints = args.log_checkpoints;
         move |report: &GenerationReport<Genome>| {
             if let Some(pb) = &progress {
                 let evals: u64 = report.stats.evaluations;
@@ -311,15 +307,8 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                     rate
                 ));
             }
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(s) = guard.as_mut() {
-                match record_generation(s.as_mut(), &run_id, report, problem.as_ref()) {
-                    Ok(()) if log_checkpoints => eprintln!("checkpoint {}", report.checkpoint.generation),
-                    Ok(()) => {}
-                    Err(e) => {
-                        write_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-                    }
-                }
+            if let Some(sender) = &sender {
+                sender.send(report);
             }
         }
     };
@@ -328,10 +317,15 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
+    // Every generation the dataflow reported is written before anything else happens.
+    let (mut store, write_error) = match writer.map(GenerationWriter::finish) {
+        Some((s, e)) => (Some(s), e),
+        None => (None, None),
+    };
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            mark_failed(&store, &run_id);
+            mark_failed(&mut store, &run_id);
             return Err(e.into());
         }
     };
@@ -339,8 +333,8 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         RunOutcome::NotCoordinator => return Ok(()),
         RunOutcome::Coordinator(result) => result,
     };
-    if let Some(e) = write_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        mark_failed(&store, &run_id);
+    if let Some(e) = write_error {
+        mark_failed(&mut store, &run_id);
         return Err(e.context("writing the run to storage"));
     }
 
@@ -355,8 +349,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let generations = result.stats.last().map(|s| s.generation + 1).unwrap_or(0);
 
     {
-        let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = guard.as_mut() {
+        if let Some(s) = store.as_mut() {
             let records: Vec<storage::HallOfFameRecord> = best
                 .iter()
                 .enumerate()
@@ -394,7 +387,9 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn record_generation(
+/// Stores one generation: its statistics, its individuals (with the key statistics that came
+/// with their fitness) and the checkpoint of the next generation.
+pub(super) fn record_generation(
     s: &mut dyn Storage,
     run_id: &str,
     report: &GenerationReport<Genome>,
@@ -445,9 +440,8 @@ fn record_generation(
     Ok(())
 }
 
-fn mark_failed(store: &Arc<Mutex<Option<Box<dyn Storage>>>>, run_id: &str) {
-    let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(s) = guard.as_mut() {
+fn mark_failed(store: &mut Option<Box<dyn Storage>>, run_id: &str) {
+    if let Some(s) = store.as_mut() {
         let _ = s.finish_run(run_id, storage::RunStatus::Failed, now_ms());
     }
 }

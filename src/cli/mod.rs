@@ -3,6 +3,7 @@
 pub mod backtest;
 pub mod data;
 pub mod evolve;
+pub mod generation_writer;
 pub mod health;
 pub mod indicator;
 pub mod market_args;

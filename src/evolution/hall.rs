@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::problem::{EvaluationError, TradingProblem};
@@ -21,7 +22,8 @@ pub struct BestStrategy {
 }
 
 /// Reports the hall of fame (best first): genes named by the family's gene specs, statistics
-/// recomputed on the training part and on the held-out part (`full` split at `split`).
+/// recomputed on the training part and on the held-out part (`full` split at `split`). The
+/// entries are backtested in parallel (rayon); the order is kept.
 pub fn hall_of_fame_report(
     problem: &TradingProblem,
     entries: &[(Genome, f64)],
@@ -29,7 +31,7 @@ pub fn hall_of_fame_report(
     split: usize,
 ) -> Result<Vec<BestStrategy>, EvaluationError> {
     entries
-        .iter()
+        .par_iter()
         .map(|(genome, fitness)| {
             let family = problem
                 .families()
