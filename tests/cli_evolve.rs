@@ -159,7 +159,7 @@ fn two_processes_give_the_same_answer_as_one_worker() {
     // Every stored individual carries the key statistics computed where it was evaluated
     // (half of them in process 1): the same as the single-worker run's, bit for bit.
     let stored = |db: &str, json: &Value| {
-        let config = StorageConfig::local(&dir.path().join(db));
+        let config = StorageConfig::local(dir.path().join(db));
         let s = open_storage(&config, OpenMode::ReadOnly).expect("open the run's database");
         let run_id = json["run_id"].as_str().expect("run_id");
         let rows: Vec<_> = s
