@@ -22,9 +22,10 @@ pub const RETRAIN_EVERY: usize = 250;
 /// trained with contiguous fold `m mod cross_validation` of `cross_validation` folds left out
 /// (a cross-validation committee). The position is the mean of the members' ±1 votes.
 ///
-/// Cost (signal plus backtest on 3,500 hourly bars, the training part of the sample, on a
-/// shared 2-core machine): 0.6–3 ms, about 1.7 ms for a random genome; see
-/// [`Strategy::relative_cost`].
+/// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
+/// 2-core machine): 2.9 ms at default genes, 10.5 ms with every gene at its maximum; a random
+/// genome on the 3,500 training bars of `evolve` averages 1.7 ms (see
+/// [`Strategy::relative_cost`]).
 pub struct LinearSvcClassifier;
 
 static GENES: [GeneSpec; 6] = [

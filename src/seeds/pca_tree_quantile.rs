@@ -21,9 +21,10 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// p < 1 - qh, flat between; the size is quantised into `quantile_bins` steps by how far p
 /// lies into the tail: `ceil(b * (p - qh) / (1 - qh)) / b`.
 ///
-/// Cost (signal plus backtest on 3,500 hourly bars, the training part of the sample, on a
-/// shared 2-core machine): 1–90 ms, about 16 ms for a random genome (the forests dominate: 14
-/// retrainings × `n_estimators` trees); see [`Strategy::relative_cost`].
+/// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
+/// 2-core machine): 17 ms at default genes, 144 ms with every gene at its maximum (200 trees of
+/// depth 7 on 500 rows, 20 retrainings); a random genome on the 3,500 training bars of
+/// `evolve` averages 16 ms, the forests dominating (see [`Strategy::relative_cost`]).
 pub struct PcaTreeQuantile;
 
 static GENES: [GeneSpec; 6] = [
