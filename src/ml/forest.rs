@@ -12,6 +12,9 @@ pub struct ForestParams {
     pub max_depth: usize,
     /// A split must leave at least this many samples (bootstrap draws) on each side.
     pub min_samples_leaf: usize,
+    /// Features drawn at random as split candidates at each node; `None`: Breiman's default
+    /// for regression (R `randomForest`'s `mtry`), max(1, ⌊features / 3⌋).
+    pub max_features: Option<usize>,
     /// Seed of the bootstrap samples.
     pub seed: u64,
 }
@@ -20,8 +23,7 @@ pub struct ForestParams {
 /// forest; splits are searched between bins.
 pub const MAX_BINS: usize = 32;
 
-/// A random-forest regressor (Breiman 2001, with scikit-learn's regression default of
-/// considering every feature at each split, i.e. bagged CART trees), with histogram splits.
+/// A random-forest regressor (Breiman 2001) of CART trees with histogram splits.
 ///
 /// * Binning: once per forest, each feature is cut at up to [`MAX_BINS`] − 1 edges: the
 ///   midpoints between consecutive distinct training values when there are at most
@@ -29,15 +31,16 @@ pub const MAX_BINS: usize = 32;
 ///   LightGBM and scikit-learn's `HistGradientBoostingRegressor` do, with fewer bins since
 ///   the windows are a few hundred rows).
 /// * Each tree is grown on a bootstrap sample (n draws with replacement, used as weights) by
-///   greedy variance-reduction splits "value ≤ edge", until `max_depth`, `min_samples_leaf`
-///   draws on a side, or a node that no split improves; a leaf predicts its weighted mean
-///   target. Ties between equally good splits go to the lower feature, then the lower edge,
-///   so fitting is deterministic.
+///   greedy variance-reduction splits "value ≤ edge". At each node `max_features` features,
+///   drawn at random, are the candidates (Breiman's mtry; regression default max(1, ⌊p/3⌋));
+///   as in scikit-learn, more are tried when none of them can split the node. Growth stops at
+///   `max_depth`, at `min_samples_leaf` draws on a side, or when no split improves the node;
+///   a leaf predicts its weighted mean target. Ties between equally good splits keep the
+///   first candidate, then the lower edge, so fitting is deterministic for a seed.
 /// * The forest predicts the mean of its trees.
 ///
-/// A node's split search reads its histogram (per feature and bin: weight and weighted target
-/// sum); the smaller child's histogram is accumulated from its rows and the larger one's is
-/// the parent's minus it, so a tree costs about O(depth × features × rows / 2) additions.
+/// A node's split search accumulates a histogram (per bin: weight and weighted target sum)
+/// of the candidate feature over its rows, so a tree costs about O(depth × rows × mtry).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
     trees: Vec<Tree>,
@@ -51,12 +54,18 @@ struct Tree {
     /// Number of split levels (0: a single leaf).
     levels: u32,
     /// Per internal slot (2^levels − 1 of them): the feature and threshold.
-    features: Vec<u32>,
-    thresholds: Vec<f64>,
+    splits: Vec<SlotSplit>,
     /// Per leaf slot (2^levels of them): the prediction.
     values: Vec<f64>,
     /// Nodes of the grown tree (splits and leaves).
     node_count: usize,
+}
+
+/// The split at an internal slot of a complete tree (threshold +inf: always left).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SlotSplit {
+    threshold: f64,
+    feature: u32,
 }
 
 /// A split node (`feature < LEAF`: rows with `value <= threshold` go left) or a leaf.
@@ -77,7 +86,7 @@ impl Forest {
     pub fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Forest {
         let n = x.rows().min(y.len());
         let binned = Binned::new(x, n);
-        let mut rng = SplitMix64::new(params.seed);
+        let features = x.cols();
         let mut grower = Grower {
             binned: &binned,
             weight: vec![0; n],
@@ -86,14 +95,17 @@ impl Forest {
             scratch: vec![0; n],
             inverse: (0..=n).map(|w| if w == 0 { 0.0 } else { 1.0 / w as f64 }).collect(),
             params,
+            mtry: params.max_features.unwrap_or(features / 3).clamp(1, features.max(1)),
+            order: (0..features).collect(),
+            rng: SplitMix64::new(params.seed),
             nodes: Vec::new(),
-            spare: Vec::new(),
         };
         let trees = (0..params.trees)
             .map(|_| {
                 grower.weight.iter_mut().for_each(|w| *w = 0);
                 for _ in 0..n {
-                    grower.weight[rng.below(n)] += 1;
+                    let r = grower.rng.below(n);
+                    grower.weight[r] += 1;
                 }
                 for ((wy, &w), &target) in grower.weighted_y.iter_mut().zip(&grower.weight).zip(y) {
                     *wy = f64::from(w) * target;
@@ -107,10 +119,11 @@ impl Forest {
                 }
                 grower.rows.truncate(kept);
                 grower.nodes = Vec::new();
+                let (w, s) = grower.rows.iter().fold((0u32, 0.0), |(w, s), &r| {
+                    (w + grower.weight[r as usize], s + grower.weighted_y[r as usize])
+                });
                 let m = grower.rows.len();
-                let root = grower.histogram(0, m);
-                let (w, s) = root.totals();
-                grower.grow(0, m, 1, w, s, Some(root));
+                grower.grow(0, m, 1, w, s);
                 Tree::complete(&grower.nodes)
             })
             .collect();
@@ -126,20 +139,22 @@ impl Forest {
         }
         // Rows go down each tree in blocks, level by level, so their (independent) paths
         // overlap in the pipeline.
-        const BLOCK: usize = 8;
+        const BLOCK: usize = 16;
+        let (data, cols) = (x.as_slice(), x.cols());
         for tree in &self.trees {
             for (block, outs) in out.chunks_mut(BLOCK).enumerate() {
-                let first = block * BLOCK;
+                let base = block * BLOCK * cols;
                 let mut slots = [0usize; BLOCK];
                 for _ in 0..tree.levels {
-                    for (k, slot) in slots.iter_mut().enumerate().take(outs.len()) {
-                        let row = x.row(first + k);
-                        let go_right = !goes_left(row[tree.features[*slot] as usize], tree.thresholds[*slot]);
+                    for (j, slot) in slots.iter_mut().enumerate().take(outs.len()) {
+                        let split = tree.splits[*slot];
+                        let value = data[base + j * cols + split.feature as usize];
+                        let go_right = !goes_left(value, split.threshold);
                         *slot = 2 * *slot + 1 + usize::from(go_right);
                     }
                 }
                 for (o, slot) in outs.iter_mut().zip(slots) {
-                    *o += tree.values[slot - tree.features.len()];
+                    *o += tree.values[slot - tree.splits.len()];
                 }
             }
         }
@@ -177,8 +192,13 @@ impl Tree {
         let internal = (1usize << levels) - 1;
         let mut tree = Tree {
             levels,
-            features: vec![0; internal],
-            thresholds: vec![f64::INFINITY; internal],
+            splits: vec![
+                SlotSplit {
+                    threshold: f64::INFINITY,
+                    feature: 0
+                };
+                internal
+            ],
             values: vec![0.0; internal + 1],
             node_count: nodes.len(),
         };
@@ -192,17 +212,19 @@ impl Tree {
     fn place(&mut self, nodes: &[Node], i: usize, slot: usize, level: u32) {
         let node = nodes[i];
         if level == self.levels {
-            self.values[slot - self.features.len()] = node.value;
+            self.values[slot - self.splits.len()] = node.value;
         } else if node.feature == LEAF {
             // Every split below goes left (threshold +inf); every leaf below holds the value.
             let span = 1usize << (self.levels - level);
-            let first = ((slot + 1) << (self.levels - level)) - 1 - self.features.len();
+            let first = ((slot + 1) << (self.levels - level)) - 1 - self.splits.len();
             self.values[first..first + span]
                 .iter_mut()
                 .for_each(|v| *v = node.value);
         } else {
-            self.features[slot] = node.feature;
-            self.thresholds[slot] = node.threshold;
+            self.splits[slot] = SlotSplit {
+                threshold: node.threshold,
+                feature: node.feature,
+            };
             self.place(nodes, node.left as usize, 2 * slot + 1, level + 1);
             self.place(nodes, node.right as usize, 2 * slot + 2, level + 1);
         }
@@ -211,10 +233,11 @@ impl Tree {
     fn predict(&self, row: &[f64]) -> f64 {
         let mut slot = 0;
         for _ in 0..self.levels {
-            let go_right = !goes_left(row[self.features[slot] as usize], self.thresholds[slot]);
+            let split = self.splits[slot];
+            let go_right = !goes_left(row[split.feature as usize], split.threshold);
             slot = 2 * slot + 1 + usize::from(go_right);
         }
-        self.values[slot - self.features.len()]
+        self.values[slot - self.splits.len()]
     }
 }
 
@@ -282,21 +305,6 @@ fn bin_edges(values: &[f64]) -> Vec<f64> {
     edges
 }
 
-/// Per feature and bin: the bootstrap weight (draws) and weighted target sum of a node's rows.
-struct Histogram {
-    w: Vec<u32>,
-    s: Vec<f64>,
-}
-
-impl Histogram {
-    fn totals(&self) -> (u32, f64) {
-        // Every feature's bins hold the same rows; feature 0's sum them all.
-        let w = self.w[..MAX_BINS].iter().sum();
-        let s = self.s[..MAX_BINS].iter().sum();
-        (w, s)
-    }
-}
-
 /// The state of growing one tree: the bootstrap weights and the sampled rows, where every
 /// node owns a range of `rows`.
 struct Grower<'a> {
@@ -310,50 +318,30 @@ struct Grower<'a> {
     /// division.
     inverse: Vec<f64>,
     params: &'a ForestParams,
+    /// Candidate features per node.
+    mtry: usize,
+    /// The features, shuffled at each node.
+    order: Vec<usize>,
+    /// Bootstrap draws and candidate features, in growth order.
+    rng: SplitMix64,
     nodes: Vec<Node>,
-    /// Histogram buffers to reuse.
-    spare: Vec<Histogram>,
+}
+
+/// A candidate split: feature, last bin going left, left weight and weighted target sum, and
+/// its score (higher is better).
+#[derive(Clone, Copy)]
+struct Split {
+    feature: usize,
+    bin: usize,
+    left_w: u32,
+    left_s: f64,
+    score: f64,
 }
 
 impl Grower<'_> {
-    /// The histogram of the rows at positions `start..end`.
-    fn histogram(&mut self, start: usize, end: usize) -> Histogram {
-        let k = self.binned.features;
-        let mut h = self.spare.pop().unwrap_or_else(|| Histogram {
-            w: vec![0; k * MAX_BINS],
-            s: vec![0.0; k * MAX_BINS],
-        });
-        h.w.iter_mut().for_each(|v| *v = 0);
-        h.s.iter_mut().for_each(|v| *v = 0.0);
-        for &r in &self.rows[start..end] {
-            let r = r as usize;
-            let (w, ws) = (self.weight[r], self.weighted_y[r]);
-            let bins = &self.binned.bins[r * k..(r + 1) * k];
-            for (f, &b) in bins.iter().enumerate() {
-                let at = f * MAX_BINS + b as usize;
-                h.w[at] += w;
-                h.s[at] += ws;
-            }
-        }
-        h
-    }
-
-    /// Whether a node of weight `w` at `depth` may split (and so needs a histogram).
-    fn may_split(&self, w: u32, depth: usize) -> bool {
-        depth < self.params.max_depth && w as usize >= 2 * self.params.min_samples_leaf.max(1)
-    }
-
-    /// Grows the subtree over row positions `start..end` at `depth`, with weight `total_w`,
-    /// weighted target sum `total_s` and (when it may split) its histogram; returns its index.
-    fn grow(
-        &mut self,
-        start: usize,
-        end: usize,
-        depth: usize,
-        total_w: u32,
-        total_s: f64,
-        hist: Option<Histogram>,
-    ) -> u32 {
+    /// Grows the subtree over row positions `start..end` at `depth`, with weight `total_w`
+    /// and weighted target sum `total_s`; returns its node index.
+    fn grow(&mut self, start: usize, end: usize, depth: usize, total_w: u32, total_s: f64) -> u32 {
         let index = self.nodes.len() as u32;
         let value = if total_w > 0 { total_s / f64::from(total_w) } else { 0.0 };
         self.nodes.push(Node {
@@ -363,69 +351,48 @@ impl Grower<'_> {
             right: 0,
             value,
         });
-        let Some(mut hist) = hist.filter(|_| self.may_split(total_w, depth)) else {
+        let min_leaf = self.params.min_samples_leaf.max(1);
+        if depth >= self.params.max_depth || (total_w as usize) < 2 * min_leaf {
             return index;
-        };
-        let Some((feature, bin, left_w, left_s)) = self.best_split(&hist, total_w, total_s) else {
-            self.spare.push(hist);
+        }
+        // Maximising Sₗ²/Wₗ + Sᵣ²/Wᵣ minimises the children's squared error.
+        let parent = total_s * total_s / f64::from(total_w);
+        let floor = parent + 1e-12 * parent.abs().max(f64::MIN_POSITIVE);
+        self.rng.shuffle(&mut self.order);
+        let mut best: Option<Split> = None;
+        for tried in 0..self.order.len() {
+            if tried >= self.mtry && best.is_some() {
+                break;
+            }
+            let feature = self.order[tried];
+            if let Some(split) = self.best_split(feature, start, end, total_w, total_s, min_leaf as u32) {
+                if split.score > best.map_or(floor, |b| b.score) {
+                    best = Some(split);
+                }
+            }
+        }
+        let Some(best) = best else {
             return index;
         };
         // Stable, branch-free partition: every row is written to both places and only the
         // matching counter advances (the write position never passes the read one).
         let k = self.binned.features;
+        let (rows, scratch, bins) = (&mut self.rows[..], &mut self.scratch[..], &self.binned.bins[..]);
         let (mut write, mut spilled) = (start, 0);
         for i in start..end {
-            let r = self.rows[i];
-            let go_left = self.binned.bins[r as usize * k + feature] as usize <= bin;
-            self.rows[write] = r;
-            self.scratch[spilled] = r;
+            let r = rows[i];
+            let go_left = bins[r as usize * k + best.feature] as usize <= best.bin;
+            rows[write] = r;
+            scratch[spilled] = r;
             write += usize::from(go_left);
             spilled += usize::from(!go_left);
         }
-        self.rows[write..end].copy_from_slice(&self.scratch[..spilled]);
-        let split = write;
-        let (right_w, right_s) = (total_w - left_w, total_s - left_s);
-
-        let (left_needs, right_needs) = (self.may_split(left_w, depth + 1), self.may_split(right_w, depth + 1));
-        let (left_hist, right_hist) = match (left_needs, right_needs) {
-            (true, true) => {
-                // Accumulate the smaller child; the larger is the parent minus it.
-                let left_smaller = split - start <= end - split;
-                let small = if left_smaller {
-                    self.histogram(start, split)
-                } else {
-                    self.histogram(split, end)
-                };
-                for (p, c) in hist.w.iter_mut().zip(&small.w) {
-                    *p -= c;
-                }
-                for (p, c) in hist.s.iter_mut().zip(&small.s) {
-                    *p -= c;
-                }
-                if left_smaller {
-                    (Some(small), Some(hist))
-                } else {
-                    (Some(hist), Some(small))
-                }
-            }
-            (true, false) => {
-                self.spare.push(hist);
-                (Some(self.histogram(start, split)), None)
-            }
-            (false, true) => {
-                self.spare.push(hist);
-                (None, Some(self.histogram(split, end)))
-            }
-            (false, false) => {
-                self.spare.push(hist);
-                (None, None)
-            }
-        };
-        let left = self.grow(start, split, depth + 1, left_w, left_s, left_hist);
-        let right = self.grow(split, end, depth + 1, right_w, right_s, right_hist);
+        rows[write..end].copy_from_slice(&scratch[..spilled]);
+        let left = self.grow(start, write, depth + 1, best.left_w, best.left_s);
+        let right = self.grow(write, end, depth + 1, total_w - best.left_w, total_s - best.left_s);
         self.nodes[index as usize] = Node {
-            feature: feature as u32,
-            threshold: self.binned.edges[feature][bin],
+            feature: best.feature as u32,
+            threshold: self.binned.edges[best.feature][best.bin],
             left,
             right,
             value,
@@ -433,41 +400,53 @@ impl Grower<'_> {
         index
     }
 
-    /// The split that most reduces the weighted squared error: (feature, last bin going left,
-    /// left weight, left weighted target sum), or None when no split improves the node.
-    fn best_split(&self, hist: &Histogram, total_w: u32, total_s: f64) -> Option<(usize, usize, u32, f64)> {
-        let min_leaf = self.params.min_samples_leaf.max(1) as u32;
-        // Maximising Sₗ²/Wₗ + Sᵣ²/Wᵣ minimises the children's squared error.
-        let parent = total_s * total_s / f64::from(total_w);
-        let mut best = None;
-        let mut best_score = parent + 1e-12 * parent.abs().max(f64::MIN_POSITIVE);
-        for (f, edges) in self.binned.edges.iter().enumerate() {
-            let (w, s) = (&hist.w[f * MAX_BINS..], &hist.s[f * MAX_BINS..]);
-            let (mut lw, mut ls) = (0u32, 0.0);
-            // A split after bin b needs an edge b: bins 0..edges.len() can end a left side.
-            // Visit only the non-empty ones (deep nodes have few).
-            let mut bins = w[..edges.len()]
-                .iter()
-                .enumerate()
-                .fold(0u32, |mask, (b, &count)| mask | (u32::from(count != 0) << b));
-            while bins != 0 {
-                let b = bins.trailing_zeros() as usize;
-                bins &= bins - 1;
-                lw += w[b];
-                ls += s[b];
-                if lw < min_leaf {
-                    continue;
-                }
-                let rw = total_w - lw;
-                if rw < min_leaf {
-                    break;
-                }
-                let rs = total_s - ls;
-                let score = ls * ls * self.inverse[lw as usize] + rs * rs * self.inverse[rw as usize];
-                if score > best_score {
-                    best_score = score;
-                    best = Some((f, b, lw, ls));
-                }
+    /// The best split of the rows at `start..end` on `feature` (None: no split leaves
+    /// `min_leaf` draws on both sides).
+    fn best_split(
+        &self,
+        feature: usize,
+        start: usize,
+        end: usize,
+        total_w: u32,
+        total_s: f64,
+        min_leaf: u32,
+    ) -> Option<Split> {
+        let k = self.binned.features;
+        let (bins, weight, weighted_y) = (&self.binned.bins[..], &self.weight[..], &self.weighted_y[..]);
+        let mut hist_w = [0u32; MAX_BINS];
+        let mut hist_s = [0.0f64; MAX_BINS];
+        for &r in &self.rows[start..end] {
+            let r = r as usize;
+            let b = usize::from(bins[r * k + feature]) % MAX_BINS;
+            hist_w[b] += weight[r];
+            hist_s[b] += weighted_y[r];
+        }
+        let (mut lw, mut ls) = (0u32, 0.0);
+        let mut best: Option<Split> = None;
+        // A split after bin b needs an edge b: bins 0..edges.len() can end a left side.
+        for b in 0..self.binned.edges[feature].len() {
+            if hist_w[b] == 0 {
+                continue;
+            }
+            lw += hist_w[b];
+            ls += hist_s[b];
+            if lw < min_leaf {
+                continue;
+            }
+            let rw = total_w - lw;
+            if rw < min_leaf {
+                break;
+            }
+            let rs = total_s - ls;
+            let score = ls * ls * self.inverse[lw as usize] + rs * rs * self.inverse[rw as usize];
+            if best.is_none_or(|s| score > s.score) {
+                best = Some(Split {
+                    feature,
+                    bin: b,
+                    left_w: lw,
+                    left_s: ls,
+                    score,
+                });
             }
         }
         best
@@ -478,11 +457,13 @@ impl Grower<'_> {
 mod tests {
     use super::*;
 
+    /// Bagged trees considering every feature at each node.
     fn params(trees: usize, max_depth: usize, min_samples_leaf: usize) -> ForestParams {
         ForestParams {
             trees,
             max_depth,
             min_samples_leaf,
+            max_features: Some(usize::MAX),
             seed: 5,
         }
     }
@@ -549,6 +530,41 @@ mod tests {
         let model = sse(&|r| forest.predict(r));
         let baseline = sse(&|_| mean);
         assert!(model < 0.1 * baseline, "{model} vs {baseline}");
+    }
+
+    #[test]
+    fn breiman_default_draws_the_split_features_at_random() {
+        // Feature 0 is the most informative: with every feature a candidate every root splits
+        // on it; with mtry = 1 the roots split on all three.
+        let mut rng = SplitMix64::new(3);
+        let rows: Vec<[f64; 3]> = (0..200)
+            .map(|_| {
+                let mut u = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                [u(), u(), u()]
+            })
+            .collect();
+        let y: Vec<f64> = rows.iter().map(|r| 3.0 * r[0] + r[1] + r[2]).collect();
+        let x = Matrix::from_rows(3, rows.iter().map(|r| r.as_slice()));
+        let roots = |forest: &Forest| {
+            let mut f: Vec<u32> = forest.trees.iter().map(|t| t.splits[0].feature).collect();
+            f.sort_unstable();
+            f.dedup();
+            f
+        };
+        let breiman = Forest::fit(
+            &x,
+            &y,
+            &ForestParams {
+                max_features: None,
+                ..params(30, 4, 5)
+            },
+        );
+        assert_eq!(roots(&breiman), vec![0, 1, 2]);
+        let mean = y.iter().sum::<f64>() / y.len() as f64;
+        let sse = |f: &dyn Fn(&[f64]) -> f64| rows.iter().zip(&y).map(|(r, t)| (f(r) - t).powi(2)).sum::<f64>();
+        assert!(sse(&|r| breiman.predict(r)) < 0.3 * sse(&|_| mean));
+        let bagged = Forest::fit(&x, &y, &params(30, 4, 5));
+        assert_eq!(roots(&bagged), vec![0]);
     }
 
     #[test]

@@ -58,6 +58,11 @@ impl Matrix {
         (0..self.rows).map(|i| self.data[i * self.cols + j]).collect()
     }
 
+    /// All values, row after row.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.data
+    }
+
     /// The rows in order.
     pub fn iter_rows(&self) -> impl Iterator<Item = &[f64]> {
         self.data.chunks_exact(self.cols.max(1)).take(self.rows)

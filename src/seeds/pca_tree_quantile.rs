@@ -14,8 +14,9 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// Every 250 bars (at bar r, a multiple of 250) fit, on the last `feature_window` rows t whose
 /// 5-bar forward return is already known (t + 5 <= r): a standard scaler on all 15 engineered
 /// features, PCA to `pca_components` components, and a random forest ([`crate::ml::Forest`]:
-/// bagged regression trees with 32-bin histogram splits, bootstrap seeded from the genome's
-/// bits) of `n_estimators` trees of depth at most `tree_depth` regressing the forward return.
+/// Breiman's, on bootstrap samples with one random candidate component per split (mtry =
+/// max(1, ⌊components / 3⌋)), 32-bin histogram splits, seeded from the genome's bits) of
+/// `n_estimators` trees of depth at most `tree_depth` regressing the forward return.
 /// Each bar's prediction is ranked within the last `feature_window` predictions (percentile
 /// p). With qh = max(q, 1 - q) for q = `signal_quantile`: long when p > qh, short when
 /// p < 1 - qh, flat between; the size is quantised into `quantile_bins` steps by how far p
@@ -53,15 +54,15 @@ impl Strategy for PcaTreeQuantile {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
-    /// Per tree and retraining: growing costs about window × (components + 1) per level (at
-    /// most log2(window / 5) + 1 levels have rows to split) and predicting ~1,750 bars × depth;
-    /// fitted to timings of random genomes on 3,500 hourly bars (correlation 0.98), in units of
+    /// Per tree and retraining: growing costs about window × levels (at most
+    /// log2(window / 5) + 1 levels have rows to split) and predicting ~250 bars × depth;
+    /// fitted to timings of random genomes on 3,500 hourly bars (correlation 0.96), in units of
     /// a 0.35 ms indicator seed.
     fn relative_cost(&self, genome: &[f64]) -> f64 {
         let g = genes(&GENES, genome);
-        let (components, depth, trees, window) = (g[0], g[1], g[2], g[4]);
+        let (depth, trees, window) = (g[1], g[2], g[4]);
         let levels = depth.min((window / MIN_SAMPLES_LEAF as f64).log2() + 1.0);
-        1.0 + 3.2e-5 * trees * (window * (components + 1.0) * levels + 1750.0 * depth)
+        6.5 + 1.07e-4 * trees * window * levels + 0.042 * trees * depth
     }
 
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
@@ -101,6 +102,7 @@ impl Strategy for PcaTreeQuantile {
                 trees,
                 max_depth: depth,
                 min_samples_leaf: MIN_SAMPLES_LEAF,
+                max_features: None,
                 seed: seed ^ (at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             };
             let forest = Forest::fit(&z, &y, &params);
