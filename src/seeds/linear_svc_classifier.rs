@@ -23,8 +23,8 @@ pub const RETRAIN_EVERY: usize = 250;
 /// (a cross-validation committee). The position is the mean of the members' ±1 votes.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 2.9 ms at default genes, 10.5 ms with every gene at its maximum; a random
-/// genome on the 3,500 training bars of `evolve` averages 1.7 ms (see
+/// 2-core machine): 2.5 ms at default genes, 9.2 ms with every gene at its maximum; a random
+/// genome on the 3,500 training bars of `evolve` averages about 2 ms (see
 /// [`Strategy::relative_cost`]).
 pub struct LinearSvcClassifier;
 

@@ -23,9 +23,9 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// lies into the tail: `ceil(b * (p - qh) / (1 - qh)) / b`.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 17 ms at default genes, 144 ms with every gene at its maximum (200 trees of
-/// depth 7 on 500 rows, 20 retrainings); a random genome on the 3,500 training bars of
-/// `evolve` averages 16 ms, the forests dominating (see [`Strategy::relative_cost`]).
+/// 2-core machine): 10.6 ms at default genes, 87 ms with every gene at its maximum (200 trees
+/// of depth 7 on 500 rows, 20 retrainings); a random genome on the 3,500 training bars of
+/// `evolve` averages about 14 ms, the forests dominating (see [`Strategy::relative_cost`]).
 pub struct PcaTreeQuantile;
 
 static GENES: [GeneSpec; 6] = [
