@@ -14,7 +14,8 @@ mod settings;
 pub use families::{select_families, FamilySelection};
 pub use hall::{hall_of_fame_report, BestStrategy};
 pub use objective::{
-    composite, consistency, fitness, objective_value, shortfall, Constraints, Objective, FEASIBLE_FLOOR, PENALTY_BASE,
+    composite, consistency, fitness, objective_value, shortfall, Constraints, Objective, CONSISTENCY_SLICES,
+    FEASIBLE_FLOOR, PENALTY_BASE,
 };
 pub use problem::{EvaluationError, KeyStats, TradingProblem, FAMILY_SWITCH_RATE, MUTATION_SCALE};
 pub use settings::{
