@@ -337,7 +337,7 @@ impl ClusterConfig {
     }
 
     /// The equivalent `timely::Config` (validated). Note that timely's own cluster start-up
-    /// retries forever; [`crate::run`] instead connects with `connect_timeout`.
+    /// retries forever; [`crate::run()`] instead connects with `connect_timeout`.
     pub fn to_timely_config(&self) -> Result<timely::Config, ClusterError> {
         let addresses = self.validate()?;
         let communication = if self.processes > 1 {

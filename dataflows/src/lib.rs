@@ -3,7 +3,7 @@
 //! The crate knows nothing of trading: a user describes what is evolved with the [`Problem`]
 //! trait (genome type, random genome, mutation, crossover, evaluation, optional niche), picks
 //! parameters in a [`GaConfig`], and either
-//! * calls [`run`] with a [`ClusterConfig`] (timely's `-w/-n/-p/-h/-z` flags) to execute the
+//! * calls [`run()`] with a [`ClusterConfig`] (timely's `-w/-n/-p/-h/-z` flags) to execute the
 //!   run on threads and processes and get the coordinator's [`EvolutionResult`], or
 //! * calls [`evolve`] inside their own timely dataflow and consumes the per-generation
 //!   [`GenerationStats`], hall-of-fame and [`Checkpoint`] streams, or
@@ -20,12 +20,12 @@
 //! `-h/--hostfile`, `-z/--zerocopy` (and `-r/--report`) plus `--connect-timeout` (default
 //! 60 s); [`ClusterConfig::parse_args`] extracts them from an argument list and
 //! [`ClusterConfig::validate`] checks them and the hostfile (errors name the file and line).
-//! [`run`] connects the processes within the timeout (`could not connect to process 1 at
+//! [`run()`] connects the processes within the timeout (`could not connect to process 1 at
 //! host:port within 60 s` instead of timely's endless retries), returns
 //! [`RunOutcome::Coordinator`] on process 0 and [`RunOutcome::NotCoordinator`] elsewhere.
 //! If a peer process dies mid-run, the survivors print `error: lost the connection to process
 //! N (...)` and exit with status 1; if a worker thread panics in a single process, the other
-//! workers stop and [`run`] returns [`DataflowError::WorkerFailed`].
+//! workers stop and [`run()`] returns [`DataflowError::WorkerFailed`].
 //!
 //! # Embedding `evolve` in your own dataflow
 //!

@@ -205,7 +205,7 @@ pub fn panic_text(payload: &(dyn Any + Send)) -> String {
 /// Installs (once per process) a panic hook that, when a timely network thread fails (a peer
 /// died or the connection broke) or a timely worker thread panics, prints
 /// `error: ...` and exits the process with [`LOST_PEER_EXIT_CODE`]; other panics go to the
-/// previous hook. Used by [`crate::run`] for multi-process runs, where the surviving
+/// previous hook. Used by [`crate::run()`] for multi-process runs, where the surviving
 /// processes would otherwise wait for the lost peer forever.
 pub fn exit_on_lost_peer() {
     static INSTALL: Once = Once::new();

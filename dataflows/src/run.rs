@@ -21,7 +21,7 @@ use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
 /// How long an idle worker parks before checking whether another worker failed.
 const PARK: Duration = Duration::from_millis(50);
 
-/// What [`run`] returns in this process.
+/// What [`run()`] returns in this process.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunOutcome<G: Genome> {
     /// This is process 0 (the coordinator): the run's result.
