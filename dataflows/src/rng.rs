@@ -84,18 +84,28 @@ impl Rng {
         if n == 0 {
             return 0;
         }
-        let threshold = n.wrapping_neg() % n;
-        loop {
-            let m = (self.next_u64() as u128) * (n as u128);
-            if (m as u64) >= threshold {
-                return (m >> 64) as u64;
+        let mut m = (self.next_u64() as u128) * (n as u128);
+        // The rejection threshold (a division) is needed only when the low half is below n,
+        // which is rare; the draws accepted are the same either way.
+        if (m as u64) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u64) < threshold {
+                m = (self.next_u64() as u128) * (n as u128);
             }
         }
+        (m >> 64) as u64
     }
 
     /// A uniform index in `[0, n)`.
     pub fn index(&mut self, n: usize) -> usize {
         self.below(n as u64) as usize
+    }
+
+    /// Shuffles `items` in place (Fisher–Yates), every order equally likely.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.index(i + 1));
+        }
     }
 
     /// A uniform integer in the inclusive range `[low, high]` (`low` when `high < low`).
@@ -172,6 +182,38 @@ mod tests {
             let x = r.range_i64(-3, 3);
             assert!((-3..=3).contains(&x));
         }
+    }
+
+    #[test]
+    fn below_draws_what_plain_lemire_rejection_draws() {
+        // The reference: compute the threshold on every draw.
+        fn reference(rng: &mut Rng, n: u64) -> u64 {
+            let threshold = n.wrapping_neg() % n;
+            loop {
+                let m = (rng.next_u64() as u128) * (n as u128);
+                if (m as u64) >= threshold {
+                    return (m >> 64) as u64;
+                }
+            }
+        }
+        for n in [1u64, 2, 3, 7, 1000, (1 << 63) + 1, u64::MAX] {
+            let (mut fast, mut plain) = (Rng::from_seed(n), Rng::from_seed(n));
+            for _ in 0..2_000 {
+                assert_eq!(fast.below(n), reference(&mut plain, n), "n = {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn shuffle_is_a_deterministic_permutation() {
+        let mut v: Vec<usize> = (0..50).collect();
+        Rng::from_seed(3).shuffle(&mut v);
+        let mut w: Vec<usize> = (0..50).collect();
+        Rng::from_seed(3).shuffle(&mut w);
+        assert_eq!(v, w);
+        assert_ne!(v, (0..50).collect::<Vec<_>>());
+        v.sort_unstable();
+        assert_eq!(v, (0..50).collect::<Vec<_>>());
     }
 
     #[test]

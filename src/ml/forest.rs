@@ -1,7 +1,7 @@
 //! `Forest`: a random-forest regressor of bootstrap-bagged CART trees, grown on presorted columns.
 
 use super::matrix::Matrix;
-use super::rng::SplitMix64;
+use evoflow_dataflows::Rng;
 
 /// Settings of [`Forest::fit`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,14 +97,14 @@ impl Forest {
             params,
             mtry: params.max_features.unwrap_or(features / 3).clamp(1, features.max(1)),
             order: (0..features).collect(),
-            rng: SplitMix64::new(params.seed),
+            rng: Rng::from_seed(params.seed),
             nodes: Vec::new(),
         };
         let trees = (0..params.trees)
             .map(|_| {
                 grower.weight.iter_mut().for_each(|w| *w = 0);
                 for _ in 0..n {
-                    let r = grower.rng.below(n);
+                    let r = grower.rng.index(n);
                     grower.weight[r] += 1;
                 }
                 for ((wy, &w), &target) in grower.weighted_y.iter_mut().zip(&grower.weight).zip(y) {
@@ -323,7 +323,7 @@ struct Grower<'a> {
     /// The features, shuffled at each node.
     order: Vec<usize>,
     /// Bootstrap draws and candidate features, in growth order.
-    rng: SplitMix64,
+    rng: Rng,
     nodes: Vec<Node>,
 }
 
@@ -513,10 +513,10 @@ mod tests {
 
     #[test]
     fn a_forest_fits_a_smooth_function_better_than_the_mean() {
-        let mut rng = SplitMix64::new(11);
+        let mut rng = Rng::from_seed(11);
         let rows: Vec<[f64; 3]> = (0..300)
             .map(|_| {
-                let mut u = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                let mut u = || rng.next_f64();
                 [u(), u(), u()]
             })
             .collect();
@@ -536,10 +536,10 @@ mod tests {
     fn breiman_default_draws_the_split_features_at_random() {
         // Feature 0 is the most informative: with every feature a candidate every root splits
         // on it; with mtry = 1 the roots split on all three.
-        let mut rng = SplitMix64::new(3);
+        let mut rng = Rng::from_seed(3);
         let rows: Vec<[f64; 3]> = (0..200)
             .map(|_| {
-                let mut u = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                let mut u = || rng.next_f64();
                 [u(), u(), u()]
             })
             .collect();

@@ -177,7 +177,7 @@ fn solve_spd(a: &mut [f64], d: usize, b: &[f64]) -> Option<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::rng::SplitMix64;
+    use evoflow_dataflows::Rng;
 
     fn primal(svm: &LinearSvm, x: &Matrix, y: &[f64], c: f64) -> f64 {
         let reg = 0.5 * (dot(svm.weights(), svm.weights()) + svm.bias() * svm.bias());
@@ -198,8 +198,8 @@ mod tests {
 
     /// A noisy two-class problem: label = sign(x0 − 0.5 x1 + noise).
     fn noisy(n: usize, seed: u64) -> (Matrix, Vec<f64>) {
-        let mut rng = SplitMix64::new(seed);
-        let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+        let mut rng = Rng::from_seed(seed);
+        let mut unit = || rng.next_f64() * 2.0 - 1.0;
         let rows: Vec<Vec<f64>> = (0..n).map(|_| vec![unit(), unit(), unit()]).collect();
         let y = rows
             .iter()
