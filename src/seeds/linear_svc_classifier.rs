@@ -1,14 +1,12 @@
 //! Seed `linear_svc_classifier` (ml_classifier): walk-forward linear-SVM committee on engineered features.
 
 use super::features::{finish, genes, int};
-use super::ml_features::{feature_rows, forward_returns, training_range, usable, Row, HORIZON};
+use super::ml_features::{feature_rows, forward_returns, retrainings, Row};
 use crate::market::MarketData;
 use crate::ml::{LinearSvm, Matrix, Scaler, SvmParams};
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
 
-/// The committee is retrained every this many bars (at bars that are multiples of it), and
-/// predicts the bars up to the next retraining with the model trained at the last one.
-pub const RETRAIN_EVERY: usize = 250;
+pub use super::ml_features::RETRAIN_EVERY;
 
 /// Walk-forward linear SVM committee predicting the sign of the 5-bar forward return. Every 250
 /// bars (at bar r, a multiple of 250) it trains on the `lookback_window` rows t whose label is
@@ -78,26 +76,10 @@ impl Strategy for LinearSvcClassifier {
         };
         let rows = feature_rows(data).map_err(|e| fail(e.to_string()))?;
         let fwd = forward_returns(&data.bars.close);
-        let n = rows.len();
-        let mut out = vec![0.0; n];
-        for at in (0..n).step_by(RETRAIN_EVERY) {
-            let Some(range) = training_range(at, p.window) else {
-                continue;
-            };
-            if !range
-                .clone()
-                .all(|t| usable(&rows[t]) && fwd[t].is_finite() && t + HORIZON <= at)
-            {
-                continue;
-            }
-            let predict: Vec<usize> = (at..(at + RETRAIN_EVERY).min(n))
-                .filter(|&i| usable(&rows[i]))
-                .collect();
-            if predict.is_empty() {
-                continue;
-            }
-            let votes = committee_votes(&rows, &fwd, range, &predict, &p);
-            for (&i, v) in predict.iter().zip(votes) {
+        let mut out = vec![0.0; rows.len()];
+        for step in retrainings(&rows, &fwd, p.window) {
+            let votes = committee_votes(&rows, &fwd, step.train, &step.targets, &p);
+            for (&i, v) in step.targets.iter().zip(votes) {
                 out[i] = v;
             }
         }
@@ -137,8 +119,9 @@ fn committee_votes(
         return vec![0.0; predict.len()];
     }
     let take = |t: &usize| &rows[*t][..p.features];
-    let scaler = Scaler::fit(&Matrix::from_rows(p.features, kept.iter().map(take)));
-    let x_all = scaler.transform(&Matrix::from_rows(p.features, kept.iter().map(take)));
+    let x_kept = Matrix::from_rows(p.features, kept.iter().map(take));
+    let scaler = Scaler::fit(&x_kept);
+    let x_all = scaler.transform(&x_kept);
     let x_pred = scaler.transform(&Matrix::from_rows(p.features, predict.iter().map(take)));
     let labels: Vec<f64> = kept.iter().map(|&t| if fwd[t] > 0.0 { 1.0 } else { -1.0 }).collect();
 

@@ -106,6 +106,37 @@ pub fn forward_returns(close: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// The ML seeds retrain every this many bars (at bars that are multiples of it), and predict
+/// the bars up to the next retraining with the model trained at the last one.
+pub const RETRAIN_EVERY: usize = 250;
+
+/// One retraining of a walk-forward model: at the close of bar `at` it trains on the rows
+/// `train` (whose labels are known by then) and predicts the usable bars `targets`
+/// (`at .. at + RETRAIN_EVERY`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retraining {
+    pub at: usize,
+    pub train: std::ops::Range<usize>,
+    pub targets: Vec<usize>,
+}
+
+/// The retrainings of a model trained on the last `window` labelled rows, every
+/// [`RETRAIN_EVERY`] bars; a retraining point is skipped while its window reaches before bar 0
+/// or holds a row that is not usable or not yet labelled, and when it has nothing to predict.
+pub fn retrainings<'a>(rows: &'a [Row], fwd: &'a [f64], window: usize) -> impl Iterator<Item = Retraining> + 'a {
+    let n = rows.len();
+    (0..n).step_by(RETRAIN_EVERY).filter_map(move |at| {
+        let train = training_range(at, window)?;
+        let labelled = train
+            .clone()
+            .all(|t| usable(&rows[t]) && fwd[t].is_finite() && t + HORIZON <= at);
+        let targets: Vec<usize> = (at..(at + RETRAIN_EVERY).min(n))
+            .filter(|&i| usable(&rows[i]))
+            .collect();
+        (labelled && !targets.is_empty()).then_some(Retraining { at, train, targets })
+    })
+}
+
 /// The training rows for a model (re)trained at the close of bar `at` on the last `window`
 /// rows whose label is known then: t in `at - HORIZON - window + 1 ..= at - HORIZON`. None
 /// while that range would start before bar 0.
@@ -128,6 +159,23 @@ mod tests {
             "the last training row's label is known at bar 100"
         );
         assert!(training_range(10, 20).is_none());
+    }
+
+    #[test]
+    fn retrainings_use_known_labels_and_cover_the_next_bars() {
+        let data = crate::market::sample::load_sample("eurusd-1h").unwrap().slice(0..1200);
+        let rows = feature_rows(&data).unwrap();
+        let fwd = forward_returns(&data.bars.close);
+        let all: Vec<Retraining> = retrainings(&rows, &fwd, 100).collect();
+        assert_eq!(all.iter().map(|r| r.at).collect::<Vec<_>>(), vec![250, 500, 750, 1000]);
+        for r in &all {
+            assert_eq!(r.train.len(), 100);
+            assert!(r.train.end - 1 + HORIZON <= r.at, "labels known at the retraining bar");
+            assert_eq!(r.targets.first(), Some(&r.at));
+            assert!(r.targets.iter().all(|&i| i < r.at + RETRAIN_EVERY && i < 1200));
+        }
+        // Bar 0's window would start before the data; a window longer than the history waits.
+        assert!(retrainings(&rows, &fwd, 400).all(|r| r.at >= 500));
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Seed `pca_tree_quantile` (ml_classifier): standardise → PCA → random forest on the 5-bar forward return, walk-forward.
 
 use super::features::{finish, genes, int, percentile_rank};
-use super::ml_features::{feature_rows, forward_returns, training_range, usable, HORIZON, NUM_FEATURES};
+use super::ml_features::{feature_rows, forward_returns, retrainings, NUM_FEATURES};
 use crate::market::MarketData;
 use crate::ml::{Forest, ForestParams, Matrix, Pca, Scaler};
 use crate::strategy::{GeneSpec, Genome, Strategy, StrategyError, StrategyType};
 
-/// The model is retrained every this many bars (at bars that are multiples of it).
-pub const RETRAIN_EVERY: usize = 250;
+pub use super::ml_features::RETRAIN_EVERY;
+
 /// Minimum rows per leaf of each regression tree (limits overfitting to single bars).
 const MIN_SAMPLES_LEAF: usize = 5;
 
@@ -75,40 +75,24 @@ impl Strategy for PcaTreeQuantile {
         };
         let rows = feature_rows(data).map_err(|e| fail(e.to_string()))?;
         let fwd = forward_returns(&data.bars.close);
-        let n = rows.len();
-        let mut pred = vec![f64::NAN; n];
-        for at in (0..n).step_by(RETRAIN_EVERY) {
-            let Some(range) = training_range(at, window) else {
-                continue;
-            };
-            if !range
-                .clone()
-                .all(|t| usable(&rows[t]) && fwd[t].is_finite() && t + HORIZON <= at)
-            {
-                continue;
-            }
-            let targets: Vec<usize> = (at..(at + RETRAIN_EVERY).min(n))
-                .filter(|&i| usable(&rows[i]))
-                .collect();
-            if targets.is_empty() {
-                continue;
-            }
-            let x = Matrix::from_rows(NUM_FEATURES, range.clone().map(|t| &rows[t][..]));
-            let y: Vec<f64> = range.map(|t| fwd[t]).collect();
+        let mut pred = vec![f64::NAN; rows.len()];
+        for step in retrainings(&rows, &fwd, window) {
+            let x = Matrix::from_rows(NUM_FEATURES, step.train.clone().map(|t| &rows[t][..]));
+            let y: Vec<f64> = step.train.map(|t| fwd[t]).collect();
             let scaler = Scaler::fit(&x);
-            let pca = Pca::fit(&scaler.transform(&x), components);
-            let z = pca.transform(&scaler.transform(&x));
+            let scaled = scaler.transform(&x);
+            let pca = Pca::fit(&scaled, components);
             let params = ForestParams {
                 trees,
                 max_depth: depth,
                 min_samples_leaf: MIN_SAMPLES_LEAF,
                 max_features: None,
-                seed: seed ^ (at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                seed: seed ^ (step.at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             };
-            let forest = Forest::fit(&z, &y, &params);
-            let x_new = Matrix::from_rows(NUM_FEATURES, targets.iter().map(|&i| &rows[i][..]));
+            let forest = Forest::fit(&pca.transform(&scaled), &y, &params);
+            let x_new = Matrix::from_rows(NUM_FEATURES, step.targets.iter().map(|&i| &rows[i][..]));
             let p = forest.predict_rows(&pca.transform(&scaler.transform(&x_new)));
-            for (&i, v) in targets.iter().zip(p) {
+            for (&i, v) in step.targets.iter().zip(p) {
                 pred[i] = v;
             }
         }
