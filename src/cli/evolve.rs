@@ -290,7 +290,10 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let writer = store.map(|s| GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), args.log_checkpoints));
+    let writer = store
+        .map(|s| GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), args.log_checkpoints))
+        .transpose()
+        .context("starting the storage writer thread")?;
     let callback = {
         let sender = writer.as_ref().map(GenerationWriter::sender);
         let progress = progress.clone();

@@ -40,19 +40,19 @@ impl ReportSender {
 
 impl GenerationWriter {
     /// Starts the writer for run `run_id`; with `log_checkpoints` it prints
-    /// `checkpoint N` to stderr once the checkpoint of generation N is stored.
+    /// `checkpoint N` to stderr once the checkpoint of generation N is stored. Errors when the
+    /// operating system refuses a thread.
     pub fn spawn(
         store: Box<dyn Storage>,
         run_id: String,
         problem: Arc<TradingProblem>,
         log_checkpoints: bool,
-    ) -> GenerationWriter {
+    ) -> std::io::Result<GenerationWriter> {
         let (queue, inbox) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("evoflow-writer".into())
-            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, inbox))
-            .expect("spawn the storage writer thread");
-        GenerationWriter { queue, thread }
+            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, inbox))?;
+        Ok(GenerationWriter { queue, thread })
     }
 
     /// A sender for the per-generation callback.
