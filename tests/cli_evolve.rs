@@ -44,6 +44,20 @@ fn base_args(db: &Path) -> Vec<String> {
 /// Kills the child when dropped, so a failing test leaves no process behind.
 struct Guard(Child);
 
+impl Guard {
+    /// Starts `evoflow` with `args`, its stdout and stderr piped.
+    fn spawn(args: &[String]) -> Guard {
+        Guard(
+            Command::new(BIN)
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn evoflow"),
+        )
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -134,14 +148,7 @@ fn two_processes_give_the_same_answer_as_one_worker() {
         if zerocopy {
             args.push("-z".to_string());
         }
-        Guard(
-            Command::new(BIN)
-                .args(&args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn"),
-        )
+        Guard::spawn(&args)
     };
     let mut p1 = spawn(1, true);
     let mut p0 = spawn(0, true);
@@ -226,14 +233,7 @@ fn a_run_killed_with_sigkill_resumes_to_the_uninterrupted_answer() {
         "victim".to_string(),
         "--log-checkpoints".to_string(),
     ]);
-    let mut child = Guard(
-        Command::new(BIN)
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = Guard::spawn(&args);
     let stderr = child.0.stderr.take().unwrap();
     let mut seen = 0;
     for line in BufReader::new(stderr).lines() {
@@ -332,14 +332,7 @@ fn a_peer_that_never_comes_up_times_out() {
         .map(String::from),
     );
     let start = Instant::now();
-    let mut child = Guard(
-        Command::new(BIN)
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = Guard::spawn(&args);
     let out = wait_output(&mut child, Duration::from_secs(30));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -355,14 +348,7 @@ fn a_peer_that_dies_makes_the_other_exit_non_zero() {
         let mut args = base_args(&dir.path().join(format!("d{p}.duckdb")));
         set_flag(&mut args, "--generations", "100000");
         args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
-        Guard(
-            Command::new(BIN)
-                .args(&args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        )
+        Guard::spawn(&args)
     };
     let mut p1 = spawn(1);
     let mut p0 = spawn(0);
