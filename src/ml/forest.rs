@@ -44,34 +44,24 @@ pub const MAX_BINS: usize = 32;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
     trees: Vec<Tree>,
+    /// Per feature, the training bin edges (every split's threshold is one of them).
+    edges: Vec<Vec<f64>>,
 }
 
-/// A grown tree, stored as a complete binary tree of its depth so that prediction is a fixed
-/// number of branch-free steps: a leaf above the bottom fills its whole subtree (splits that
-/// always go left, and its value in every leaf slot below it).
+/// A grown tree: its nodes, root first.
 #[derive(Debug, Clone, PartialEq)]
 struct Tree {
-    /// Number of split levels (0: a single leaf).
-    levels: u32,
-    /// Per internal slot (2^levels − 1 of them): the feature and threshold.
-    splits: Vec<SlotSplit>,
-    /// Per leaf slot (2^levels of them): the prediction.
-    values: Vec<f64>,
-    /// Nodes of the grown tree (splits and leaves).
-    node_count: usize,
+    nodes: Vec<Node>,
+    /// Splits on the longest path from the root (a single leaf: 0).
+    depth: usize,
 }
 
-/// The split at an internal slot of a complete tree (threshold +inf: always left).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct SlotSplit {
-    threshold: f64,
-    feature: u32,
-}
-
-/// A split node (`feature < LEAF`: rows with `value <= threshold` go left) or a leaf.
+/// A split node (`feature < LEAF`: rows with `value <= threshold` go left, where `threshold`
+/// is edge `bin` of the feature) or a leaf.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Node {
     feature: u32,
+    bin: u32,
     threshold: f64,
     left: u32,
     right: u32,
@@ -83,80 +73,46 @@ const LEAF: u32 = u32::MAX;
 impl Forest {
     /// Fits the forest on the rows of `x` and targets `y` (one per row). With no rows every
     /// tree predicts 0.
-    pub fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Forest {
-        let n = x.rows().min(y.len());
-        let binned = Binned::new(x, n);
-        let features = x.cols();
-        let mut grower = Grower {
-            binned: &binned,
-            weight: vec![0; n],
-            weighted_y: vec![0.0; n],
-            rows: Vec::with_capacity(n),
-            scratch: vec![0; n],
-            inverse: (0..=n).map(|w| if w == 0 { 0.0 } else { 1.0 / w as f64 }).collect(),
-            params,
-            mtry: params.max_features.unwrap_or(features / 3).clamp(1, features.max(1)),
-            order: (0..features).collect(),
-            rng: Rng::from_seed(params.seed),
-            nodes: Vec::new(),
-        };
-        let trees = (0..params.trees)
-            .map(|_| {
-                grower.weight.iter_mut().for_each(|w| *w = 0);
-                for _ in 0..n {
-                    let r = grower.rng.index(n);
-                    grower.weight[r] += 1;
-                }
-                for ((wy, &w), &target) in grower.weighted_y.iter_mut().zip(&grower.weight).zip(y) {
-                    *wy = f64::from(w) * target;
-                }
-                // The drawn rows, in order (branch-free: every row is written, drawn ones kept).
-                grower.rows.resize(n, 0);
-                let mut kept = 0;
-                for (r, &w) in grower.weight.iter().enumerate() {
-                    grower.rows[kept] = r as u32;
-                    kept += usize::from(w > 0);
-                }
-                grower.rows.truncate(kept);
-                grower.nodes = Vec::new();
-                let (w, s) = grower.rows.iter().fold((0u32, 0.0), |(w, s), &r| {
-                    (w + grower.weight[r as usize], s + grower.weighted_y[r as usize])
-                });
-                let m = grower.rows.len();
-                grower.grow(0, m, 1, w, s);
-                Tree::complete(&grower.nodes)
-            })
-            .collect();
-        Forest { trees }
+    pub fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Result<Forest, ForestError> {
+        // Growth moves whole rows (bins, weight, target) with every partition; the record
+        // holding a row's bins is sized to the number of features.
+        match x.cols() {
+            0..=4 => Ok(fit_with::<4>(x, y, params)),
+            5..=12 => Ok(fit_with::<12>(x, y, params)),
+            13..=28 => Ok(fit_with::<28>(x, y, params)),
+            29..=MAX_FEATURES => Ok(fit_with::<MAX_FEATURES>(x, y, params)),
+            features => Err(ForestError::TooManyFeatures { features }),
+        }
     }
 
-    /// The mean prediction of the trees for every row of `x` (tree by tree, so each tree's
-    /// nodes stay in cache).
+    /// The mean prediction of the trees for every row of `x` (the columns the forest was fitted
+    /// on), the same values as [`Forest::predict`] row by row.
+    ///
+    /// Rather than walking every row down every tree, the rows go down each tree as sets:
+    /// once per call, each feature's rows are sorted into the training bins and, for every
+    /// edge, the bitset of rows at or below it (the rows a split on that edge sends left) is
+    /// built. A node then splits its set with two word-wise ANDs, and each leaf adds its value
+    /// to the rows of its set: per tree, O(nodes × rows / 64 + rows) instead of
+    /// O(depth × rows).
     pub fn predict_rows(&self, x: &Matrix) -> Vec<f64> {
-        let mut out = vec![0.0; x.rows()];
-        if self.trees.is_empty() {
+        let n = x.rows();
+        let mut out = vec![0.0; n];
+        if self.trees.is_empty() || n == 0 {
             return out;
         }
-        // Rows go down each tree in blocks, level by level, so their (independent) paths
-        // overlap in the pipeline.
-        const BLOCK: usize = 16;
-        let (data, cols) = (x.as_slice(), x.cols());
+        let sets = RowSets::new(x, &self.edges);
+        let mut stack = vec![0u64; sets.words * (self.depth() + 1)];
+        // The root's set: every row.
+        for (w, word) in stack[..sets.words].iter_mut().enumerate() {
+            let rows_here = (n - w * 64).min(64);
+            *word = if rows_here == 64 {
+                u64::MAX
+            } else {
+                (1u64 << rows_here) - 1
+            };
+        }
         for tree in &self.trees {
-            for (block, outs) in out.chunks_mut(BLOCK).enumerate() {
-                let base = block * BLOCK * cols;
-                let mut slots = [0usize; BLOCK];
-                for _ in 0..tree.levels {
-                    for (j, slot) in slots.iter_mut().enumerate().take(outs.len()) {
-                        let split = tree.splits[*slot];
-                        let value = data[base + j * cols + split.feature as usize];
-                        let go_right = !goes_left(value, split.threshold);
-                        *slot = 2 * *slot + 1 + usize::from(go_right);
-                    }
-                }
-                for (o, slot) in outs.iter_mut().zip(slots) {
-                    *o += tree.values[slot - tree.splits.len()];
-                }
-            }
+            tree.add_leaf_values(0, &mut stack, &sets, &mut out);
         }
         let count = self.trees.len() as f64;
         out.iter_mut().for_each(|o| *o /= count);
@@ -173,71 +129,112 @@ impl Forest {
 
     /// Number of nodes of every tree (for tests and diagnostics).
     pub fn node_counts(&self) -> Vec<usize> {
-        self.trees.iter().map(|t| t.node_count).collect()
+        self.trees.iter().map(|t| t.nodes.len()).collect()
+    }
+
+    /// The depth of the deepest tree (a single leaf: 0).
+    fn depth(&self) -> usize {
+        self.trees.iter().map(|t| t.depth).max().unwrap_or(0)
+    }
+}
+
+/// The rows of a matrix as bitsets: for feature f and edge b, `left(f, b)` holds the rows
+/// with value ≤ edge b, i.e. those a split on (f, b) sends left.
+struct RowSets {
+    /// 64-bit words per set.
+    words: usize,
+    /// Per feature, the offset of its first set in `bits` (its edges' sets follow in order).
+    first: Vec<usize>,
+    bits: Vec<u64>,
+}
+
+impl RowSets {
+    fn new(x: &Matrix, edges: &[Vec<f64>]) -> RowSets {
+        let words = x.rows().div_ceil(64);
+        let mut first = Vec::with_capacity(edges.len());
+        let mut total = 0;
+        for e in edges {
+            first.push(total);
+            total += e.len();
+        }
+        let mut bits = vec![0u64; total * words];
+        for (f, e) in edges.iter().enumerate() {
+            let sets = &mut bits[first[f] * words..(first[f] + e.len()) * words];
+            // A row is first at or below the edge of its bin (the count of edges it goes right
+            // of; a NaN goes right of all of them), then below every later edge.
+            for (r, row) in x.iter_rows().enumerate() {
+                let bin = e.partition_point(|&edge| !goes_left(row[f], edge));
+                if bin < e.len() {
+                    sets[bin * words + r / 64] |= 1u64 << (r % 64);
+                }
+            }
+            for b in 1..e.len() {
+                let (done, rest) = sets.split_at_mut(b * words);
+                for (word, below) in rest[..words].iter_mut().zip(&done[(b - 1) * words..]) {
+                    *word |= below;
+                }
+            }
+        }
+        RowSets { words, first, bits }
+    }
+
+    /// The rows a split on edge `bin` of `feature` sends left.
+    fn left(&self, feature: usize, bin: usize) -> &[u64] {
+        let at = (self.first[feature] + bin) * self.words;
+        &self.bits[at..at + self.words]
     }
 }
 
 impl Tree {
-    /// The complete layout of the tree grown as `nodes` (root first).
-    fn complete(nodes: &[Node]) -> Tree {
-        fn depth(nodes: &[Node], i: usize) -> u32 {
-            let n = nodes[i];
-            if n.feature == LEAF {
-                0
-            } else {
-                1 + depth(nodes, n.left as usize).max(depth(nodes, n.right as usize))
+    /// Adds the value of every leaf under node `i` to the rows of its set, where `stack` holds
+    /// node i's set in its first `words` words and is scratch space after them.
+    fn add_leaf_values(&self, i: usize, stack: &mut [u64], sets: &RowSets, out: &mut [f64]) {
+        let node = self.nodes[i];
+        let (set, below) = stack.split_at_mut(sets.words);
+        if node.feature == LEAF {
+            for (w, &word) in set.iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    out[w * 64 + bits.trailing_zeros() as usize] += node.value;
+                    bits &= bits - 1;
+                }
             }
+            return;
         }
-        let levels = if nodes.is_empty() { 0 } else { depth(nodes, 0) };
-        let internal = (1usize << levels) - 1;
-        let mut tree = Tree {
-            levels,
-            splits: vec![
-                SlotSplit {
-                    threshold: f64::INFINITY,
-                    feature: 0
-                };
-                internal
-            ],
-            values: vec![0.0; internal + 1],
-            node_count: nodes.len(),
-        };
-        if !nodes.is_empty() {
-            tree.place(nodes, 0, 0, 0);
-        }
-        tree
-    }
-
-    /// Places `nodes[i]` at `slot` on `level` (internal slots are numbered level by level).
-    fn place(&mut self, nodes: &[Node], i: usize, slot: usize, level: u32) {
-        let node = nodes[i];
-        if level == self.levels {
-            self.values[slot - self.splits.len()] = node.value;
-        } else if node.feature == LEAF {
-            // Every split below goes left (threshold +inf); every leaf below holds the value.
-            let span = 1usize << (self.levels - level);
-            let first = ((slot + 1) << (self.levels - level)) - 1 - self.splits.len();
-            self.values[first..first + span]
-                .iter_mut()
-                .for_each(|v| *v = node.value);
-        } else {
-            self.splits[slot] = SlotSplit {
-                threshold: node.threshold,
-                feature: node.feature,
-            };
-            self.place(nodes, node.left as usize, 2 * slot + 1, level + 1);
-            self.place(nodes, node.right as usize, 2 * slot + 2, level + 1);
+        let left = sets.left(node.feature as usize, node.bin as usize);
+        for (go_right, child) in [(false, node.left), (true, node.right)] {
+            let mut any = 0;
+            for ((c, &s), &l) in below.iter_mut().zip(set.iter()).zip(left) {
+                *c = if go_right { s & !l } else { s & l };
+                any |= *c;
+            }
+            if any != 0 {
+                self.add_leaf_values(child as usize, below, sets, out);
+            }
         }
     }
 
     fn predict(&self, row: &[f64]) -> f64 {
-        let mut slot = 0;
-        for _ in 0..self.levels {
-            let split = self.splits[slot];
-            let go_right = !goes_left(row[split.feature as usize], split.threshold);
-            slot = 2 * slot + 1 + usize::from(go_right);
+        let mut node = self.nodes[0];
+        while node.feature != LEAF {
+            let next = if goes_left(row[node.feature as usize], node.threshold) {
+                node.left
+            } else {
+                node.right
+            };
+            node = self.nodes[next as usize];
         }
-        self.values[slot - self.splits.len()]
+        node.value
+    }
+}
+
+/// The number of splits on the longest path below `nodes[i]` (a leaf: 0).
+fn tree_depth(nodes: &[Node], i: usize) -> usize {
+    let n = nodes[i];
+    if n.feature == LEAF {
+        0
+    } else {
+        1 + tree_depth(nodes, n.left as usize).max(tree_depth(nodes, n.right as usize))
     }
 }
 
@@ -246,34 +243,104 @@ fn goes_left(value: f64, threshold: f64) -> bool {
     value <= threshold
 }
 
-/// The training rows' bin of every feature, and the edges between bins.
-struct Binned {
-    features: usize,
-    /// Row-major: `bins[r * features + f]`.
-    bins: Vec<u8>,
-    /// Per feature, the increasing edges; bin b holds the values in (edge[b-1], edge[b]].
-    edges: Vec<Vec<f64>>,
+/// The most features [`Forest::fit`] takes.
+pub const MAX_FEATURES: usize = 60;
+
+/// Why a forest could not be fitted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ForestError {
+    #[error("a forest takes at most {MAX_FEATURES} features, got {features}")]
+    TooManyFeatures { features: usize },
 }
 
-impl Binned {
-    fn new(x: &Matrix, n: usize) -> Binned {
-        let features = x.cols();
-        let edges: Vec<Vec<f64>> = (0..features)
-            .map(|f| {
-                let mut v = x.column(f);
-                v.truncate(n);
-                v.sort_by(f64::total_cmp);
-                bin_edges(&v)
-            })
-            .collect();
-        let mut bins = vec![0u8; n * features];
-        for r in 0..n {
+/// Fits a forest whose rows' bins fit a [`Record<N>`].
+fn fit_with<const N: usize>(x: &Matrix, y: &[f64], params: &ForestParams) -> Forest {
+    let n = x.rows().min(y.len());
+    let features = x.cols();
+    let edges: Vec<Vec<f64>> = (0..features)
+        .map(|f| {
+            let mut v = x.column(f);
+            v.truncate(n);
+            sort_total(&mut v);
+            bin_edges(&v)
+        })
+        .collect();
+    // Bin b of a feature holds the values in (edge[b-1], edge[b]].
+    let bins: Vec<[u8; N]> = (0..n)
+        .map(|r| {
+            let mut b = [0u8; N];
             for (f, e) in edges.iter().enumerate() {
-                let value = x.row(r)[f];
-                bins[r * features + f] = e.partition_point(|&edge| edge < value) as u8;
+                b[f] = e.partition_point(|&edge| edge < x.row(r)[f]) as u8;
+            }
+            b
+        })
+        .collect();
+    let mut grower = Grower::<N>::new(&edges, n, params);
+    let mut weight = vec![0u32; n];
+    let trees = (0..params.trees)
+        .map(|_| {
+            weight.fill(0);
+            bootstrap(&mut grower.rng, &mut weight);
+            // The drawn rows, in order (branch-free: every row is written, drawn ones kept).
+            let records = &mut grower.buffers[1];
+            let mut kept = 0;
+            for ((&w, b), &target) in weight.iter().zip(&bins).zip(y) {
+                records[kept] = Record {
+                    weighted_y: f64::from(w) * target,
+                    weight: w,
+                    bins: *b,
+                };
+                kept += usize::from(w > 0);
+            }
+            let total_w = records[..kept].iter().map(|r| r.weight).sum();
+            let total_s = records[..kept].iter().map(|r| r.weighted_y).sum();
+            grower.grow_tree(kept, total_w, total_s)
+        })
+        .collect();
+    Forest { trees, edges }
+}
+
+/// Draws a bootstrap sample of `weight.len()` rows with replacement: `weight[r]` counts the
+/// draws of row r. Each 64-bit draw gives two 32-bit halves, each mapped to a row by
+/// Lemire's multiply-shift with rejection (unbiased).
+fn bootstrap(rng: &mut Rng, weight: &mut [u32]) {
+    let n = weight.len();
+    if n == 0 {
+        return;
+    }
+    let range = u32::try_from(n).unwrap_or(u32::MAX);
+    let threshold = range.wrapping_neg() % range;
+    let draw = |half: u32| {
+        let m = u64::from(half) * u64::from(range);
+        ((m as u32) >= threshold).then_some((m >> 32) as usize)
+    };
+    let mut drawn = 0;
+    while drawn < n {
+        let bits = rng.next_u64();
+        for half in [bits as u32, (bits >> 32) as u32] {
+            if drawn < n {
+                if let Some(r) = draw(half) {
+                    weight[r] += 1;
+                    drawn += 1;
+                }
             }
         }
-        Binned { features, bins, edges }
+    }
+}
+
+/// Sorts `values` in [`f64::total_cmp`]'s order, as integers: the bits of each value, its
+/// magnitude bits flipped when negative, order as `total_cmp` does (one integer comparison
+/// each instead of its bit twiddling).
+fn sort_total(values: &mut [f64]) {
+    let key = |v: f64| {
+        let bits = v.to_bits() as i64;
+        bits ^ (((bits >> 63) as u64) >> 1) as i64
+    };
+    let mut keys: Vec<i64> = values.iter().map(|&v| key(v)).collect();
+    keys.sort_unstable();
+    // The key map is its own inverse.
+    for (v, k) in values.iter_mut().zip(keys) {
+        *v = f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64);
     }
 }
 
@@ -305,24 +372,33 @@ fn bin_edges(values: &[f64]) -> Vec<f64> {
     edges
 }
 
-/// The state of growing one tree: the bootstrap weights and the sampled rows, where every
-/// node owns a range of `rows`.
-struct Grower<'a> {
-    binned: &'a Binned,
-    weight: Vec<u32>,
-    /// Weight × target of every row.
-    weighted_y: Vec<f64>,
-    rows: Vec<u32>,
-    scratch: Vec<u32>,
+/// A sampled row while a tree grows: its bootstrap weight, weight × target and bin of every
+/// feature, moved as one by the partitions so that a node's rows are contiguous.
+#[derive(Debug, Clone, Copy)]
+struct Record<const N: usize> {
+    weighted_y: f64,
+    weight: u32,
+    bins: [u8; N],
+}
+
+/// The state of growing one tree: the sampled rows, where every node owns a range of
+/// positions. A node at depth d reads its rows from `buffers[d % 2]` and its partition writes
+/// them to the same range of the other buffer for its children, left rows first and the
+/// right ones in reverse order (siblings own disjoint ranges, so no row is overwritten before
+/// it is read). The root is at depth 1.
+struct Grower<'a, const N: usize> {
+    /// Per feature, the increasing bin edges.
+    edges: &'a [Vec<f64>],
+    buffers: [Vec<Record<N>>; 2],
     /// 1/w for every possible integer weight w (bootstrap counts), so split scores need no
     /// division.
     inverse: Vec<f64>,
     params: &'a ForestParams,
     /// Candidate features per node.
     mtry: usize,
-    /// The features, shuffled at each node.
+    /// The features in the order drawn for the node being split.
     order: Vec<usize>,
-    /// Bootstrap draws and candidate features, in growth order.
+    /// Bootstrap draws and feature orders, in growth order.
     rng: Rng,
     nodes: Vec<Node>,
 }
@@ -338,61 +414,69 @@ struct Split {
     score: f64,
 }
 
-impl Grower<'_> {
-    /// Grows the subtree over row positions `start..end` at `depth`, with weight `total_w`
+impl<'a, const N: usize> Grower<'a, N> {
+    fn new(edges: &'a [Vec<f64>], rows: usize, params: &'a ForestParams) -> Grower<'a, N> {
+        let features = edges.len();
+        let empty = Record {
+            weighted_y: 0.0,
+            weight: 0,
+            bins: [0; N],
+        };
+        Grower {
+            edges,
+            buffers: [vec![empty; rows], vec![empty; rows]],
+            inverse: (0..=rows).map(|w| if w == 0 { 0.0 } else { 1.0 / w as f64 }).collect(),
+            params,
+            mtry: params.max_features.unwrap_or(features / 3).clamp(1, features.max(1)),
+            order: (0..features).collect(),
+            rng: Rng::from_seed(params.seed),
+            nodes: Vec::new(),
+        }
+    }
+
+    /// Grows a tree on the `rows` records at the start of `buffers[1]`, of weight `total_w`
+    /// and weighted target sum `total_s`.
+    fn grow_tree(&mut self, rows: usize, total_w: u32, total_s: f64) -> Tree {
+        self.nodes.clear();
+        self.grow(0, rows, 1, total_w, total_s);
+        Tree {
+            nodes: self.nodes.clone(),
+            depth: tree_depth(&self.nodes, 0),
+        }
+    }
+
+    /// Grows the subtree over record positions `start..end` at `depth`, with weight `total_w`
     /// and weighted target sum `total_s`; returns its node index.
     fn grow(&mut self, start: usize, end: usize, depth: usize, total_w: u32, total_s: f64) -> u32 {
         let index = self.nodes.len() as u32;
         let value = if total_w > 0 { total_s / f64::from(total_w) } else { 0.0 };
         self.nodes.push(Node {
             feature: LEAF,
+            bin: 0,
             threshold: 0.0,
             left: 0,
             right: 0,
             value,
         });
-        let min_leaf = self.params.min_samples_leaf.max(1);
-        if depth >= self.params.max_depth || (total_w as usize) < 2 * min_leaf {
+        if self.stops(depth, total_w) {
             return index;
         }
-        // Maximising Sₗ²/Wₗ + Sᵣ²/Wᵣ minimises the children's squared error.
-        let parent = total_s * total_s / f64::from(total_w);
-        let floor = parent + 1e-12 * parent.abs().max(f64::MIN_POSITIVE);
-        self.rng.shuffle(&mut self.order);
-        let mut best: Option<Split> = None;
-        for tried in 0..self.order.len() {
-            if tried >= self.mtry && best.is_some() {
-                break;
-            }
-            let feature = self.order[tried];
-            if let Some(split) = self.best_split(feature, start, end, total_w, total_s, min_leaf as u32) {
-                if split.score > best.map_or(floor, |b| b.score) {
-                    best = Some(split);
-                }
-            }
-        }
-        let Some(best) = best else {
+        let Some(best) = self.best_split(start, end, depth, total_w, total_s) else {
             return index;
         };
-        // Stable, branch-free partition: every row is written to both places and only the
-        // matching counter advances (the write position never passes the read one).
-        let k = self.binned.features;
-        let (rows, scratch, bins) = (&mut self.rows[..], &mut self.scratch[..], &self.binned.bins[..]);
-        let (mut write, mut spilled) = (start, 0);
-        for i in start..end {
-            let r = rows[i];
-            let go_left = bins[r as usize * k + best.feature] as usize <= best.bin;
-            rows[write] = r;
-            scratch[spilled] = r;
-            write += usize::from(go_left);
-            spilled += usize::from(!go_left);
-        }
-        rows[write..end].copy_from_slice(&scratch[..spilled]);
-        let left = self.grow(start, write, depth + 1, best.left_w, best.left_s);
-        let right = self.grow(write, end, depth + 1, total_w - best.left_w, total_s - best.left_s);
+        let (right_w, right_s) = (total_w - best.left_w, total_s - best.left_s);
+        // Children that will be leaves never read their rows: no partition for them.
+        let mid = if self.stops(depth + 1, best.left_w) && self.stops(depth + 1, right_w) {
+            start
+        } else {
+            self.partition(start, end, depth, best.feature, best.bin)
+        };
+        let left = self.grow(start, mid, depth + 1, best.left_w, best.left_s);
+        let right = self.grow(mid, end, depth + 1, right_w, right_s);
         self.nodes[index as usize] = Node {
             feature: best.feature as u32,
-            threshold: self.binned.edges[best.feature][best.bin],
+            bin: best.bin as u32,
+            threshold: self.edges[best.feature][best.bin],
             left,
             right,
             value,
@@ -400,62 +484,294 @@ impl Grower<'_> {
         index
     }
 
-    /// The best split of the rows at `start..end` on `feature` (None: no split leaves
-    /// `min_leaf` draws on both sides).
-    fn best_split(
+    /// Whether a node at `depth` with weight `w` is a leaf without looking at its rows: at the
+    /// maximum depth, or too light to leave `min_samples_leaf` draws on both sides.
+    fn stops(&self, depth: usize, w: u32) -> bool {
+        depth >= self.params.max_depth || (w as usize) < 2 * self.params.min_samples_leaf.max(1)
+    }
+
+    /// The best split of the node at `depth` over `start..end` that reduces its squared error.
+    /// Its feature order is drawn (a shuffle of 0..features) and the first `mtry` features are
+    /// its candidates; when none of them can split it, the next features are tried one at a
+    /// time, as scikit-learn does.
+    fn best_split(&mut self, start: usize, end: usize, depth: usize, total_w: u32, total_s: f64) -> Option<Split> {
+        let min_leaf = self.params.min_samples_leaf.max(1) as u32;
+        // Maximising Sₗ²/Wₗ + Sᵣ²/Wᵣ minimises the children's squared error.
+        let parent = total_s * total_s / f64::from(total_w);
+        let floor = parent + 1e-12 * parent.abs().max(f64::MIN_POSITIVE);
+        self.order.iter_mut().enumerate().for_each(|(f, o)| *o = f);
+        self.rng.shuffle(&mut self.order);
+        let rows = &self.buffers[depth % 2][start..end];
+        let mut best: Option<Split> = None;
+        for (tried, &feature) in self.order.iter().enumerate() {
+            if tried >= self.mtry && best.is_some() {
+                break;
+            }
+            let (mut hist_w, mut hist_s) = ([0u32; MAX_BINS], [0.0f64; MAX_BINS]);
+            for record in rows {
+                let b = usize::from(record.bins[feature]) % MAX_BINS;
+                hist_w[b] += record.weight;
+                hist_s[b] += record.weighted_y;
+            }
+            let split = self.scan(feature, &hist_w, &hist_s, total_w, total_s, min_leaf);
+            if let Some(split) = split.filter(|s| s.score > floor) {
+                if best.is_none_or(|b| split.score > b.score) {
+                    best = Some(split);
+                }
+            }
+        }
+        best
+    }
+
+    /// The best split after some bin of `feature`, from its histogram (None: no split leaves
+    /// `min_leaf` draws on both sides). A split after bin b needs an edge b (bins
+    /// 0..edges.len()); an empty bin b repeats the split after the last non-empty bin, so it
+    /// is skipped; ties keep the lower bin.
+    fn scan(
         &self,
         feature: usize,
-        start: usize,
-        end: usize,
+        hist_w: &[u32],
+        hist_s: &[f64],
         total_w: u32,
         total_s: f64,
         min_leaf: u32,
     ) -> Option<Split> {
-        let k = self.binned.features;
-        let (bins, weight, weighted_y) = (&self.binned.bins[..], &self.weight[..], &self.weighted_y[..]);
-        let mut hist_w = [0u32; MAX_BINS];
-        let mut hist_s = [0.0f64; MAX_BINS];
-        for &r in &self.rows[start..end] {
-            let r = r as usize;
-            let b = usize::from(bins[r * k + feature]) % MAX_BINS;
-            hist_w[b] += weight[r];
-            hist_s[b] += weighted_y[r];
-        }
         let (mut lw, mut ls) = (0u32, 0.0);
-        let mut best: Option<Split> = None;
-        // A split after bin b needs an edge b: bins 0..edges.len() can end a left side.
-        for b in 0..self.binned.edges[feature].len() {
-            if hist_w[b] == 0 {
-                continue;
-            }
-            lw += hist_w[b];
-            ls += hist_s[b];
-            if lw < min_leaf {
-                continue;
-            }
+        let mut best = Split {
+            feature,
+            bin: usize::MAX,
+            left_w: 0,
+            left_s: 0.0,
+            score: f64::NEG_INFINITY,
+        };
+        let edges = self.edges[feature].len().min(MAX_BINS);
+        for (b, (&w, &s)) in hist_w[..edges].iter().zip(&hist_s[..edges]).enumerate() {
+            lw += w;
+            ls += s;
             let rw = total_w - lw;
-            if rw < min_leaf {
-                break;
-            }
             let rs = total_s - ls;
             let score = ls * ls * self.inverse[lw as usize] + rs * rs * self.inverse[rw as usize];
-            if best.is_none_or(|s| score > s.score) {
-                best = Some(Split {
+            if w != 0 && lw >= min_leaf && rw >= min_leaf && score > best.score {
+                best = Split {
                     feature,
                     bin: b,
                     left_w: lw,
                     left_s: ls,
                     score,
-                });
+                };
             }
         }
-        best
+        (best.bin != usize::MAX).then_some(best)
+    }
+
+    /// Partitions the rows of a node at `depth` over `start..end` into the other buffer: those
+    /// with `bins[feature] <= bin` from `start` on, the rest from `end` down; returns where the
+    /// rest begins. Branch-free: each row goes to one of two cursors.
+    fn partition(&mut self, start: usize, end: usize, depth: usize, feature: usize, bin: usize) -> usize {
+        let [even, odd] = &mut self.buffers;
+        let (from, to) = if depth.is_multiple_of(2) { (&*even, odd) } else { (&*odd, even) };
+        let (from, to) = (&from[start..end], &mut to[start..end]);
+        let (mut left, mut right) = (0, to.len());
+        for &record in from {
+            let go_left = usize::from(record.bins[feature]) <= bin;
+            let at = if go_left { left } else { right - 1 };
+            to[at] = record;
+            left += usize::from(go_left);
+            right -= usize::from(!go_left);
+        }
+        start + left
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The settings and data of the reference grower.
+    struct Reference<'a> {
+        x: &'a Matrix,
+        y: &'a [f64],
+        p: &'a ForestParams,
+        edges: Vec<Vec<f64>>,
+        weight: Vec<u32>,
+        mtry: usize,
+    }
+
+    impl Reference<'_> {
+        fn bin(&self, r: usize, f: usize) -> usize {
+            self.edges[f].partition_point(|&e| e < self.x.row(r)[f])
+        }
+
+        fn stops(&self, depth: usize, w: u32) -> bool {
+            depth >= self.p.max_depth || (w as usize) < 2 * self.p.min_samples_leaf.max(1)
+        }
+
+        fn order(&self, rng: &mut Rng) -> Vec<usize> {
+            let mut order: Vec<usize> = (0..self.x.cols()).collect();
+            rng.shuffle(&mut order);
+            order
+        }
+
+        /// The best split on `f` of the rows, summed in the order given.
+        fn split(&self, rows: &[usize], f: usize, tw: u32, ts: f64) -> Option<(f64, usize, u32, f64)> {
+            let (mut hw, mut hs) = ([0u32; MAX_BINS], [0.0f64; MAX_BINS]);
+            for &r in rows {
+                hw[self.bin(r, f)] += self.weight[r];
+                hs[self.bin(r, f)] += f64::from(self.weight[r]) * self.y[r];
+            }
+            let min_leaf = self.p.min_samples_leaf.max(1) as u32;
+            let (mut lw, mut ls, mut best) = (0, 0.0, None::<(f64, usize, u32, f64)>);
+            for b in 0..self.edges[f].len() {
+                lw += hw[b];
+                ls += hs[b];
+                let (rw, rs) = (tw - lw, ts - ls);
+                let score = ls * ls * (1.0 / f64::from(lw)) + rs * rs * (1.0 / f64::from(rw));
+                if hw[b] != 0 && lw >= min_leaf && rw >= min_leaf && best.is_none_or(|(s, ..)| score > s) {
+                    best = Some((score, b, lw, ls));
+                }
+            }
+            best
+        }
+
+        /// Grows the node of `rows` (in the order the node stores them).
+        fn grow(
+            &self,
+            rows: &[usize],
+            depth: usize,
+            (tw, ts): (u32, f64),
+            rng: &mut Rng,
+            nodes: &mut Vec<Node>,
+        ) -> u32 {
+            let index = nodes.len() as u32;
+            let value = if tw > 0 { ts / f64::from(tw) } else { 0.0 };
+            nodes.push(Node {
+                feature: LEAF,
+                bin: 0,
+                threshold: 0.0,
+                left: 0,
+                right: 0,
+                value,
+            });
+            if self.stops(depth, tw) {
+                return index;
+            }
+            let parent = ts * ts / f64::from(tw);
+            let floor = parent + 1e-12 * parent.abs().max(f64::MIN_POSITIVE);
+            let order = self.order(rng);
+            let mut best: Option<(f64, usize, u32, f64, usize)> = None;
+            for &f in &order[..self.mtry] {
+                if let Some((score, b, lw, ls)) = self.split(rows, f, tw, ts) {
+                    if score > floor && best.is_none_or(|(s, ..)| score > s) {
+                        best = Some((score, b, lw, ls, f));
+                    }
+                }
+            }
+            for &f in &order[self.mtry..] {
+                if best.is_some() {
+                    break;
+                }
+                best = self
+                    .split(rows, f, tw, ts)
+                    .filter(|&(score, ..)| score > floor)
+                    .map(|(score, b, lw, ls)| (score, b, lw, ls, f));
+            }
+            let Some((_, b, lw, ls, f)) = best else {
+                return index;
+            };
+            let goes_left = |r: &&usize| self.bin(**r, f) <= b;
+            let left: Vec<usize> = rows.iter().filter(goes_left).copied().collect();
+            // The partition leaves the right child's rows in reverse order.
+            let right: Vec<usize> = rows.iter().rev().filter(|r| !goes_left(r)).copied().collect();
+            let l = self.grow(&left, depth + 1, (lw, ls), rng, nodes);
+            let r = self.grow(&right, depth + 1, (tw - lw, ts - ls), rng, nodes);
+            nodes[index as usize] = Node {
+                feature: f as u32,
+                bin: b as u32,
+                threshold: self.edges[f][b],
+                left: l,
+                right: r,
+                value,
+            };
+            index
+        }
+    }
+
+    /// The trees of [`Forest::fit`] grown the plain way (each node's rows as a list, its
+    /// histograms counted from them), with the same random draws in the same order: per tree
+    /// the bootstrap, then depth first the feature order of every node that may split.
+    fn reference_trees(x: &Matrix, y: &[f64], p: &ForestParams) -> Vec<Vec<Node>> {
+        let k = x.cols();
+        let mut reference = Reference {
+            x,
+            y,
+            p,
+            edges: (0..k)
+                .map(|f| {
+                    let mut v = x.column(f);
+                    v.sort_by(f64::total_cmp);
+                    bin_edges(&v)
+                })
+                .collect(),
+            weight: vec![0; x.rows()],
+            mtry: p.max_features.unwrap_or(k / 3).clamp(1, k.max(1)),
+        };
+        let mut rng = Rng::from_seed(p.seed);
+        (0..p.trees)
+            .map(|_| {
+                reference.weight.fill(0);
+                bootstrap(&mut rng, &mut reference.weight);
+                let rows: Vec<usize> = (0..x.rows()).filter(|&r| reference.weight[r] > 0).collect();
+                let tw = rows.iter().map(|&r| reference.weight[r]).sum();
+                let ts = rows.iter().map(|&r| f64::from(reference.weight[r]) * y[r]).sum();
+                let mut nodes = Vec::new();
+                reference.grow(&rows, 1, (tw, ts), &mut rng, &mut nodes);
+                nodes
+            })
+            .collect()
+    }
+
+    #[test]
+    fn trees_are_those_of_the_plain_algorithm() {
+        let mut rng = Rng::from_seed(77);
+        for case in 0..200 {
+            let k = 1 + case % 9;
+            let n = 10 + rng.index(300);
+            // Some features with few distinct values (ties, few bins), some continuous.
+            let rows: Vec<Vec<f64>> = (0..n)
+                .map(|_| {
+                    (0..k)
+                        .map(|f| {
+                            let u = rng.next_f64();
+                            match f % 3 {
+                                1 => (u * 6.0).floor(),
+                                2 => u - 0.5,
+                                _ => u,
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let y: Vec<f64> = rows.iter().map(|r| (3.0 * r[0]).sin() + rng.next_f64()).collect();
+            let x = Matrix::from_rows(k, rows.iter().map(|r| r.as_slice()));
+            let p = ForestParams {
+                trees: 1 + case % 7,
+                max_depth: 1 + case % 8,
+                min_samples_leaf: 1 + case % 6,
+                max_features: [None, Some(1), Some(2), Some(usize::MAX)][case % 4],
+                seed: case as u64,
+            };
+            let forest = fit(&x, &y, &p);
+            let grown: Vec<Vec<Node>> = forest.trees.iter().map(|t| t.nodes.clone()).collect();
+            assert_eq!(grown, reference_trees(&x, &y, &p), "case {case}");
+            for (r, row) in x.iter_rows().enumerate() {
+                assert_eq!(forest.predict_rows(&x)[r], forest.predict(row), "case {case} row {r}");
+            }
+        }
+    }
+
+    fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Forest {
+        Forest::fit(x, y, params).expect("at most MAX_FEATURES features")
+    }
 
     /// Bagged trees considering every feature at each node.
     fn params(trees: usize, max_depth: usize, min_samples_leaf: usize) -> ForestParams {
@@ -474,11 +790,32 @@ mod tests {
         let rows: Vec<[f64; 2]> = (0..100).map(|i| [f64::from(i) / 100.0, f64::from(i % 7)]).collect();
         let y: Vec<f64> = rows.iter().map(|r| if r[0] >= 0.5 { 1.0 } else { 0.0 }).collect();
         let x = Matrix::from_rows(2, rows.iter().map(|r| r.as_slice()));
-        let forest = Forest::fit(&x, &y, &params(1, 3, 1));
+        let forest = fit(&x, &y, &params(1, 3, 1));
         // Away from the step, whatever rows the bootstrap left out.
         for (r, target) in rows.iter().zip(&y).filter(|(r, _)| (r[0] - 0.495).abs() > 0.05) {
             assert_eq!(forest.predict(r), *target, "{r:?}");
         }
+    }
+
+    #[test]
+    fn sort_total_is_total_cmp_order() {
+        let mut rng = Rng::from_seed(4);
+        let mut values: Vec<f64> = (0..500).map(|_| (rng.next_f64() - 0.5) * 1e3).collect();
+        values.extend([
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            1e-310,
+            -1e-310,
+        ]);
+        let mut expected = values.clone();
+        expected.sort_by(f64::total_cmp);
+        sort_total(&mut values);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&values), bits(&expected));
     }
 
     #[test]
@@ -499,11 +836,11 @@ mod tests {
         let rows: Vec<[f64; 1]> = (0..64).map(|i| [f64::from(i)]).collect();
         let y: Vec<f64> = rows.iter().map(|r| (r[0] * 0.3).sin()).collect();
         let x = Matrix::from_rows(1, rows.iter().map(|r| r.as_slice()));
-        let stump = Forest::fit(&x, &y, &params(3, 1, 1));
+        let stump = fit(&x, &y, &params(3, 1, 1));
         assert!(stump.node_counts().iter().all(|&c| c == 1), "depth 1 is a single leaf");
-        let deep = Forest::fit(&x, &y, &params(3, 4, 1));
+        let deep = fit(&x, &y, &params(3, 4, 1));
         assert!(deep.node_counts().iter().all(|&c| c <= 15));
-        let big_leaves = Forest::fit(&x, &y, &params(3, 10, 20));
+        let big_leaves = fit(&x, &y, &params(3, 10, 20));
         assert!(
             big_leaves.node_counts().iter().all(|&c| c <= 5),
             "{:?}",
@@ -523,7 +860,7 @@ mod tests {
         let f = |r: &[f64; 3]| (3.0 * r[0]).sin() + r[1] * r[1];
         let y: Vec<f64> = rows.iter().map(f).collect();
         let x = Matrix::from_rows(3, rows.iter().map(|r| r.as_slice()));
-        let forest = Forest::fit(&x, &y, &params(50, 6, 5));
+        let forest = fit(&x, &y, &params(50, 6, 5));
         let mean = y.iter().sum::<f64>() / y.len() as f64;
         let sse =
             |pred: &dyn Fn(&[f64; 3]) -> f64| rows.iter().zip(&y).map(|(r, t)| (pred(r) - t).powi(2)).sum::<f64>();
@@ -546,12 +883,12 @@ mod tests {
         let y: Vec<f64> = rows.iter().map(|r| 3.0 * r[0] + r[1] + r[2]).collect();
         let x = Matrix::from_rows(3, rows.iter().map(|r| r.as_slice()));
         let roots = |forest: &Forest| {
-            let mut f: Vec<u32> = forest.trees.iter().map(|t| t.splits[0].feature).collect();
+            let mut f: Vec<u32> = forest.trees.iter().map(|t| t.nodes[0].feature).collect();
             f.sort_unstable();
             f.dedup();
             f
         };
-        let breiman = Forest::fit(
+        let breiman = fit(
             &x,
             &y,
             &ForestParams {
@@ -563,7 +900,7 @@ mod tests {
         let mean = y.iter().sum::<f64>() / y.len() as f64;
         let sse = |f: &dyn Fn(&[f64]) -> f64| rows.iter().zip(&y).map(|(r, t)| (f(r) - t).powi(2)).sum::<f64>();
         assert!(sse(&|r| breiman.predict(r)) < 0.3 * sse(&|_| mean));
-        let bagged = Forest::fit(&x, &y, &params(30, 4, 5));
+        let bagged = fit(&x, &y, &params(30, 4, 5));
         assert_eq!(roots(&bagged), vec![0]);
     }
 
@@ -573,11 +910,11 @@ mod tests {
         let y: Vec<f64> = (0..40).map(|i| f64::from(i % 3)).collect();
         let x = Matrix::from_rows(2, rows.iter().map(|r| r.as_slice()));
         let p = params(10, 5, 2);
-        assert_eq!(Forest::fit(&x, &y, &p), Forest::fit(&x, &y, &p));
-        let other = Forest::fit(&x, &y, &ForestParams { seed: 6, ..p });
-        assert_ne!(Forest::fit(&x, &y, &p), other, "the seed drives the bootstrap");
-        assert_eq!(Forest::fit(&Matrix::zeros(0, 2), &[], &p).predict(&[1.0, 1.0]), 0.0);
-        let constant = Forest::fit(&x, &vec![2.5; 40], &p);
+        assert_eq!(fit(&x, &y, &p), fit(&x, &y, &p));
+        let other = fit(&x, &y, &ForestParams { seed: 6, ..p });
+        assert_ne!(fit(&x, &y, &p), other, "the seed drives the bootstrap");
+        assert_eq!(fit(&Matrix::zeros(0, 2), &[], &p).predict(&[1.0, 1.0]), 0.0);
+        let constant = fit(&x, &vec![2.5; 40], &p);
         assert_eq!(constant.predict(&[3.0, 1.0]), 2.5);
         assert!(constant.node_counts().iter().all(|&c| c == 1), "nothing to split");
     }

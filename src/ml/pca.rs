@@ -1,11 +1,11 @@
-//! `Pca`: principal components from a Jacobi eigendecomposition of the covariance matrix.
+//! `Pca`: principal components from an eigendecomposition (Householder + QL) of the covariance matrix.
 
 use super::matrix::{dot, Matrix};
 
 /// The first `k` principal axes of the training rows, and their mean.
 ///
-/// The covariance matrix (d × d, d ≤ a few dozen here) is diagonalised by cyclic Jacobi
-/// rotations, which is exact to rounding for symmetric matrices; axes are ordered by
+/// The covariance matrix (d × d, d ≤ a few dozen here) is diagonalised by Householder
+/// reduction and implicit QL (see `symmetric_eigen`), exact to rounding; axes are ordered by
 /// decreasing variance, and each axis's sign is fixed so that its largest-magnitude entry is
 /// positive (a deterministic choice; the sign of an eigenvector is otherwise arbitrary).
 #[derive(Debug, Clone, PartialEq)]
@@ -30,24 +30,19 @@ impl Pca {
             }
         }
         mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
-        // Upper triangle of the covariance, accumulated row by row from centred copies.
-        let mut upper = vec![0.0; d * d];
-        let mut centred = vec![0.0; d];
-        for row in x.iter_rows() {
-            for ((c, v), m) in centred.iter_mut().zip(row).zip(&mean) {
-                *c = v - m;
-            }
-            for (a, &ca) in centred.iter().enumerate() {
-                for (acc, &cb) in upper[a * d + a..(a + 1) * d].iter_mut().zip(&centred[a..]) {
-                    *acc += ca * cb;
-                }
+        // The centred columns, each contiguous, so every covariance entry is one dot product.
+        let mut columns = vec![0.0; d * n];
+        for (r, row) in x.iter_rows().enumerate() {
+            for (a, (v, m)) in row.iter().zip(&mean).enumerate() {
+                columns[a * n + r] = v - m;
             }
         }
+        let column = |a: usize| &columns[a * n..(a + 1) * n];
         let denom = n.saturating_sub(1).max(1) as f64;
         let mut cov = vec![vec![0.0; d]; d];
         for a in 0..d {
             for b in a..d {
-                cov[a][b] = upper[a * d + b] / denom;
+                cov[a][b] = dot4(column(a), column(b)) / denom;
                 cov[b][a] = cov[a][b];
             }
         }
@@ -75,9 +70,13 @@ impl Pca {
 
     /// The coordinates of `row` on the axes, written into `out` (length k).
     pub fn transform_into(&self, row: &[f64], out: &mut [f64]) {
-        let centred: Vec<f64> = row.iter().zip(&self.mean).map(|(v, m)| v - m).collect();
         for (o, axis) in out.iter_mut().zip(&self.axes) {
-            *o = dot(&centred, axis);
+            *o = row
+                .iter()
+                .zip(&self.mean)
+                .zip(axis)
+                .map(|((v, m), a)| (v - m) * a)
+                .sum();
         }
     }
 
@@ -99,6 +98,20 @@ impl Pca {
     pub fn variances(&self) -> &[f64] {
         &self.variances
     }
+}
+
+/// The dot product of two equally long slices, summed in four interleaved lanes (which the
+/// compiler can keep in vector registers) and then added.
+fn dot4(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail = dot(a4.remainder(), b4.remainder());
+    for (x, y) in a4.zip(b4) {
+        for lane in 0..4 {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
 /// Eigenvalues and eigenvectors (as the columns of the returned matrix) of a symmetric

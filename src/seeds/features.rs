@@ -222,12 +222,23 @@ pub fn percentile_rank(values: &[f64], window: usize) -> Vec<f64> {
     let window = window.max(2);
     let n = values.len();
     let mut out = vec![f64::NAN; n];
-    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    sorted.sort_by(f64::total_cmp);
-    sorted.dedup();
-    // 1-based rank of a finite value among the distinct finite values.
-    let rank = |v: f64| sorted.partition_point(|&x| x < v) + 1;
-    let mut tree = vec![0u32; sorted.len() + 1];
+    // 1-based rank of every finite value among the distinct finite values (0: not finite),
+    // from one sort of the finite values' positions.
+    let mut order: Vec<u32> = (0..n as u32).filter(|&i| values[i as usize].is_finite()).collect();
+    order.sort_unstable_by(|&a, &b| values[a as usize].total_cmp(&values[b as usize]));
+    let mut rank = vec![0u32; n];
+    let mut distinct = 0u32;
+    let mut previous = f64::NAN;
+    for &i in &order {
+        let v = values[i as usize];
+        // -0.0 and 0.0 are one value, as `<` sees them.
+        if distinct == 0 || v != previous {
+            distinct += 1;
+            previous = v;
+        }
+        rank[i as usize] = distinct;
+    }
+    let mut tree = vec![0u32; distinct as usize + 1];
     let add = |tree: &mut Vec<u32>, mut at: usize, delta: i32| {
         while at < tree.len() {
             tree[at] = tree[at].wrapping_add_signed(delta);
@@ -246,21 +257,18 @@ pub fn percentile_rank(values: &[f64], window: usize) -> Vec<f64> {
     let mut bad = 0usize;
     for i in 0..n {
         // The tree holds the finite values among values[i + 1 - window .. i].
-        if i >= 1 && values[i - 1].is_finite() {
-            add(&mut tree, rank(values[i - 1]), 1);
+        if i >= 1 && rank[i - 1] > 0 {
+            add(&mut tree, rank[i - 1] as usize, 1);
         }
-        if i >= window {
-            let gone = values[i - window];
-            if gone.is_finite() {
-                add(&mut tree, rank(gone), -1);
-            }
+        if i >= window && rank[i - window] > 0 {
+            add(&mut tree, rank[i - window] as usize, -1);
         }
-        bad += usize::from(!values[i].is_finite());
-        if i >= window && !values[i - window].is_finite() {
+        bad += usize::from(rank[i] == 0);
+        if i >= window && rank[i - window] == 0 {
             bad -= 1;
         }
         if i + 1 >= window && bad == 0 {
-            let below = count_upto(&tree, rank(values[i]) - 1);
+            let below = count_upto(&tree, rank[i] as usize - 1);
             out[i] = f64::from(below) / (window - 1) as f64;
         }
     }
@@ -321,7 +329,7 @@ mod tests {
 
     #[test]
     fn percentile_rank_matches_its_definition() {
-        // Ties, gaps of NaN and infinities, and windows from 1 (read as 2) to longer than the data.
+        // Ties (-0.0 among 0.0), gaps of NaN and infinities, and windows from 1 (read as 2) to longer than the data.
         let mut state = 7u64;
         let values: Vec<f64> = (0..400)
             .map(|i| {
@@ -331,6 +339,7 @@ mod tests {
                 match i % 97 {
                     13 => f64::NAN,
                     50 => f64::INFINITY,
+                    71 => -0.0,
                     _ => ((state >> 40) % 23) as f64,
                 }
             })

@@ -89,7 +89,7 @@ impl Strategy for PcaTreeQuantile {
                 max_features: None,
                 seed: seed ^ (step.at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             };
-            let forest = Forest::fit(&pca.transform(&scaled), &y, &params);
+            let forest = Forest::fit(&pca.transform(&scaled), &y, &params).map_err(|e| fail(e.to_string()))?;
             let x_new = Matrix::from_rows(NUM_FEATURES, step.targets.iter().map(|&i| &rows[i][..]));
             let p = forest.predict_rows(&pca.transform(&scaler.transform(&x_new)));
             for (&i, v) in step.targets.iter().zip(p) {
