@@ -48,16 +48,26 @@ impl LinearSvm {
         let n = x.rows().min(y.len());
         let d = x.cols() + 1;
         let c2 = 2.0 * params.c;
-        // Rows augmented with the bias feature.
-        let rows: Vec<Vec<f64>> = (0..n)
-            .map(|i| x.row(i).iter().copied().chain(std::iter::once(1.0)).collect())
-            .collect();
-        let objective = |w: &[f64]| {
-            let loss: f64 = (0..n).map(|i| (1.0 - y[i] * dot(w, &rows[i])).max(0.0).powi(2)).sum();
+        // Rows augmented with the bias feature, row i at i * d.
+        let mut rows = Vec::with_capacity(n * d);
+        for i in 0..n {
+            rows.extend_from_slice(x.row(i));
+            rows.push(1.0);
+        }
+        let row = |i: usize| &rows[i * d..(i + 1) * d];
+        // The margins 1 − yᵢ w·xᵢ of a w: the objective and the next gradient both use them.
+        let margins_of = |w: &[f64], out: &mut Vec<f64>| {
+            out.clear();
+            out.extend((0..n).map(|i| 1.0 - y[i] * dot(w, row(i))));
+        };
+        let objective = |w: &[f64], margins: &[f64]| {
+            let loss: f64 = margins.iter().map(|m| m.max(0.0).powi(2)).sum();
             0.5 * dot(w, w) + params.c * loss
         };
         let mut w = vec![0.0; d];
-        let mut f = objective(&w);
+        let (mut margins, mut candidate_margins) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        margins_of(&w, &mut margins);
+        let mut f = objective(&w, &margins);
         let mut first_norm = None;
         let mut iterations = 0;
         while iterations < params.max_iterations && n > 0 {
@@ -67,19 +77,18 @@ impl LinearSvm {
             for a in 0..d {
                 hess[a * d + a] = 1.0;
             }
-            for i in 0..n {
-                let xi = &rows[i];
-                let margin = 1.0 - y[i] * dot(&w, xi);
+            for (i, &margin) in margins.iter().enumerate() {
                 if margin <= 0.0 {
                     continue;
                 }
+                let xi = row(i);
                 for (g, v) in grad.iter_mut().zip(xi) {
                     *g -= c2 * y[i] * margin * v;
                 }
-                for a in 0..d {
-                    let va = c2 * xi[a];
-                    for b in 0..=a {
-                        hess[a * d + b] += va * xi[b];
+                for (a, &xa) in xi.iter().enumerate() {
+                    let va = c2 * xa;
+                    for (h, &xb) in hess[a * d..=a * d + a].iter_mut().zip(xi) {
+                        *h += va * xb;
                     }
                 }
             }
@@ -98,10 +107,12 @@ impl LinearSvm {
             let mut improved = false;
             for _ in 0..40 {
                 let candidate: Vec<f64> = w.iter().zip(&step).map(|(wi, si)| wi - t * si).collect();
-                let fc = objective(&candidate);
+                margins_of(&candidate, &mut candidate_margins);
+                let fc = objective(&candidate, &candidate_margins);
                 if fc <= f + 1e-4 * t * slope {
                     w = candidate;
                     f = fc;
+                    std::mem::swap(&mut margins, &mut candidate_margins);
                     improved = true;
                     break;
                 }

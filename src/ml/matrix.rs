@@ -14,7 +14,8 @@ impl Matrix {
     /// # Panics
     /// When a row's length differs from `cols` (a programming error, not bad input).
     pub fn from_rows<'a>(cols: usize, rows: impl IntoIterator<Item = &'a [f64]>) -> Matrix {
-        let mut data = Vec::new();
+        let rows = rows.into_iter();
+        let mut data = Vec::with_capacity(rows.size_hint().0 * cols);
         let mut n = 0;
         for row in rows {
             assert_eq!(row.len(), cols, "row {n} has {} values, expected {cols}", row.len());

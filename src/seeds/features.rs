@@ -1,7 +1,5 @@
 //! Small causal helpers shared by the seeds (gene access, rolling extremes, divergence, time scale).
 
-use std::collections::VecDeque;
-
 use crate::strategy::{GeneSpec, StrategyError};
 
 /// Gene values normalised against `specs`: missing genes take their defaults, integer genes
@@ -54,35 +52,31 @@ pub fn rolling_min(values: &[f64], period: usize) -> Vec<f64> {
 
 fn rolling_extreme(values: &[f64], period: usize, keeps: impl Fn(f64, f64) -> bool) -> Vec<f64> {
     let period = period.max(1);
-    let mut out = vec![f64::NAN; values.len()];
-    let mut dq: VecDeque<usize> = VecDeque::new();
-    let mut last_nan: Option<usize> = None;
+    let n = values.len();
+    let mut out = vec![f64::NAN; n];
+    // The deque: a ring of indices in slots head..tail (counters used modulo its size), whose
+    // values get less extreme from front to back; it holds at most period + 1 indices.
+    let mask = (period + 1).next_power_of_two() - 1;
+    let mut ring = vec![0usize; mask + 1];
+    let (mut head, mut tail) = (0usize, 0usize);
+    // Bars before `clean_from` have a NaN within a window that reaches bar i.
+    let mut clean_from = 0;
     for (i, &v) in values.iter().enumerate() {
         if v.is_nan() {
-            last_nan = Some(i);
-            dq.clear();
+            clean_from = i + period;
+            head = tail;
             continue;
         }
-        while let Some(&j) = dq.back() {
-            if keeps(v, values[j]) {
-                dq.pop_back();
-            } else {
-                break;
-            }
+        while tail != head && keeps(v, values[ring[(tail - 1) & mask]]) {
+            tail -= 1;
         }
-        dq.push_back(i);
-        while let Some(&j) = dq.front() {
-            if j + period <= i {
-                dq.pop_front();
-            } else {
-                break;
-            }
+        ring[tail & mask] = i;
+        tail += 1;
+        if ring[head & mask] + period <= i {
+            head += 1;
         }
-        let full = i + 1 >= period && last_nan.is_none_or(|k| k + period <= i);
-        if full {
-            if let Some(&j) = dq.front() {
-                out[i] = values[j];
-            }
+        if i + 1 >= period && i >= clean_from {
+            out[i] = values[ring[head & mask]];
         }
     }
     out
@@ -359,16 +353,30 @@ mod tests {
 
     #[test]
     fn rolling_extremes_match_naive() {
-        let v = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0];
-        let mx = rolling_max(&v, 3);
-        let mn = rolling_min(&v, 3);
-        for i in 0..v.len() {
-            if i < 2 {
-                assert!(mx[i].is_nan() && mn[i].is_nan());
-            } else {
-                let w = &v[i - 2..=i];
-                assert_eq!(mx[i], w.iter().cloned().fold(f64::MIN, f64::max));
-                assert_eq!(mn[i], w.iter().cloned().fold(f64::MAX, f64::min));
+        // Ties, NaN gaps (a window holding one is NaN) and periods from 1 to beyond the data.
+        let mut state = 11u64;
+        let v: Vec<f64> = (0..300)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if i % 83 == 40 || i == 41 {
+                    f64::NAN
+                } else {
+                    ((state >> 40) % 17) as f64 - 8.0
+                }
+            })
+            .collect();
+        for period in [1, 2, 3, 7, 40, 120, 400] {
+            let (mx, mn) = (rolling_max(&v, period), rolling_min(&v, period));
+            for i in 0..v.len() {
+                let window = &v[(i + 1).saturating_sub(period)..=i];
+                if i + 1 < period || window.iter().any(|x| x.is_nan()) {
+                    assert!(mx[i].is_nan() && mn[i].is_nan(), "period {period} bar {i}");
+                } else {
+                    assert_eq!(mx[i], window.iter().cloned().fold(f64::MIN, f64::max));
+                    assert_eq!(mn[i], window.iter().cloned().fold(f64::MAX, f64::min));
+                }
             }
         }
     }
