@@ -569,7 +569,11 @@ impl<'a, const N: usize> Grower<'a, N> {
     /// rest begins. Branch-free: each row goes to one of two cursors.
     fn partition(&mut self, start: usize, end: usize, depth: usize, feature: usize, bin: usize) -> usize {
         let [even, odd] = &mut self.buffers;
-        let (from, to) = if depth.is_multiple_of(2) { (&*even, odd) } else { (&*odd, even) };
+        let (from, to) = if depth.is_multiple_of(2) {
+            (&*even, odd)
+        } else {
+            (&*odd, even)
+        };
         let (from, to) = (&from[start..end], &mut to[start..end]);
         let (mut left, mut right) = (0, to.len());
         for &record in from {

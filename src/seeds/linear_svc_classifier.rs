@@ -21,8 +21,8 @@ pub use super::ml_features::RETRAIN_EVERY;
 /// (a cross-validation committee). The position is the mean of the members' ±1 votes.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 2.5 ms at default genes, 9.2 ms with every gene at its maximum; a random
-/// genome on the 3,500 training bars of `evolve` averages about 2 ms (see
+/// 2-core machine): 2.3 ms at default genes, 6.2 ms with every gene at its maximum; a random
+/// genome on the 3,500 training bars of `evolve` averages about 1.6 ms (see
 /// [`Strategy::relative_cost`]).
 pub struct LinearSvcClassifier;
 
@@ -51,13 +51,13 @@ impl Strategy for LinearSvcClassifier {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
-    /// Features plus ensemble_size Newton fits per retraining, each about window ×
-    /// (feature_count + 1) per step; fitted to timings of random genomes on 3,500 hourly bars
-    /// (correlation 0.95), in units of a 0.35 ms indicator seed.
+    /// Features plus ensemble_size Newton fits per retraining, each step accumulating a
+    /// (feature_count + 1)² Hessian over about window rows; fitted to timings of 244 random
+    /// genomes on 3,500 hourly bars (correlation 0.86), in units of a 0.29 ms indicator seed.
     fn relative_cost(&self, genome: &[f64]) -> f64 {
         let g = genes(&GENES, genome);
         let (window, features, members) = (g[0], g[1], g[3]);
-        1.8 + 8.2e-4 * members * window * (features + 1.0)
+        3.0 + 6.4e-5 * members * window * (features + 1.0).powi(2)
     }
 
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {

@@ -23,9 +23,10 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// lies into the tail: `ceil(b * (p - qh) / (1 - qh)) / b`.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 10.6 ms at default genes, 87 ms with every gene at its maximum (200 trees
+/// 2-core machine): 8.3 ms at default genes, 63 ms with every gene at its maximum (200 trees
 /// of depth 7 on 500 rows, 20 retrainings); a random genome on the 3,500 training bars of
-/// `evolve` averages about 14 ms, the forests dominating (see [`Strategy::relative_cost`]).
+/// `evolve` averages about 11 ms, growing the forests two thirds of it (see
+/// [`Strategy::relative_cost`]).
 pub struct PcaTreeQuantile;
 
 static GENES: [GeneSpec; 6] = [
@@ -55,14 +56,15 @@ impl Strategy for PcaTreeQuantile {
         &GENES
     }
     /// Per tree and retraining: growing costs about window × levels (at most
-    /// log2(window / 5) + 1 levels have rows to split) and predicting ~250 bars × depth;
-    /// fitted to timings of random genomes on 3,500 hourly bars (correlation 0.96), in units of
-    /// a 0.35 ms indicator seed.
+    /// log2(window / 5) + 1 levels have rows to split), and the rest of a tree (its nodes'
+    /// split searches, its share of predicting ~250 bars) grows with its depth; fitted to
+    /// timings of 211 random genomes on 3,500 hourly bars (correlation 0.94), in units of a
+    /// 0.29 ms indicator seed.
     fn relative_cost(&self, genome: &[f64]) -> f64 {
         let g = genes(&GENES, genome);
         let (depth, trees, window) = (g[1], g[2], g[4]);
         let levels = depth.min((window / MIN_SAMPLES_LEAF as f64).log2() + 1.0);
-        6.5 + 1.07e-4 * trees * window * levels + 0.042 * trees * depth
+        6.2 + 1.24e-4 * trees * window * levels + 0.028 * trees * depth
     }
 
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
