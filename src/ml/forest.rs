@@ -8,7 +8,8 @@ use evoflow_dataflows::Rng;
 pub struct ForestParams {
     /// Number of trees.
     pub trees: usize,
-    /// Maximum depth of a tree (a stump has depth 1).
+    /// Maximum depth of a tree: splits on a path from the root to a leaf (as scikit-learn's
+    /// `max_depth`: 0 is a single leaf, 1 a stump).
     pub max_depth: usize,
     /// A split must leave at least this many samples (bootstrap draws) on each side.
     pub min_samples_leaf: usize,
@@ -282,7 +283,7 @@ fn fit_with<const N: usize>(x: &Matrix, y: &[f64], params: &ForestParams) -> For
             weight.fill(0);
             bootstrap(&mut grower.rng, &mut weight);
             // The drawn rows, in order (branch-free: every row is written, drawn ones kept).
-            let records = &mut grower.buffers[1];
+            let records = &mut grower.buffers[0];
             let mut kept = 0;
             for ((&w, b), &target) in weight.iter().zip(&bins).zip(y) {
                 records[kept] = Record {
@@ -385,7 +386,7 @@ struct Record<const N: usize> {
 /// positions. A node at depth d reads its rows from `buffers[d % 2]` and its partition writes
 /// them to the same range of the other buffer for its children, left rows first and the
 /// right ones in reverse order (siblings own disjoint ranges, so no row is overwritten before
-/// it is read). The root is at depth 1.
+/// it is read). The root is at depth 0.
 struct Grower<'a, const N: usize> {
     /// Per feature, the increasing bin edges.
     edges: &'a [Vec<f64>],
@@ -434,11 +435,11 @@ impl<'a, const N: usize> Grower<'a, N> {
         }
     }
 
-    /// Grows a tree on the `rows` records at the start of `buffers[1]`, of weight `total_w`
+    /// Grows a tree on the `rows` records at the start of `buffers[0]`, of weight `total_w`
     /// and weighted target sum `total_s`.
     fn grow_tree(&mut self, rows: usize, total_w: u32, total_s: f64) -> Tree {
         self.nodes.clear();
-        self.grow(0, rows, 1, total_w, total_s);
+        self.grow(0, rows, 0, total_w, total_s);
         Tree {
             nodes: self.nodes.clone(),
             depth: tree_depth(&self.nodes, 0),
@@ -728,7 +729,7 @@ mod tests {
                 let tw = rows.iter().map(|&r| reference.weight[r]).sum();
                 let ts = rows.iter().map(|&r| f64::from(reference.weight[r]) * y[r]).sum();
                 let mut nodes = Vec::new();
-                reference.grow(&rows, 1, (tw, ts), &mut rng, &mut nodes);
+                reference.grow(&rows, 0, (tw, ts), &mut rng, &mut nodes);
                 nodes
             })
             .collect()
@@ -759,7 +760,7 @@ mod tests {
             let x = Matrix::from_rows(k, rows.iter().map(|r| r.as_slice()));
             let p = ForestParams {
                 trees: 1 + case % 7,
-                max_depth: 1 + case % 8,
+                max_depth: case % 8,
                 min_samples_leaf: 1 + case % 6,
                 max_features: [None, Some(1), Some(2), Some(usize::MAX)][case % 4],
                 seed: case as u64,
@@ -840,10 +841,14 @@ mod tests {
         let rows: Vec<[f64; 1]> = (0..64).map(|i| [f64::from(i)]).collect();
         let y: Vec<f64> = rows.iter().map(|r| (r[0] * 0.3).sin()).collect();
         let x = Matrix::from_rows(1, rows.iter().map(|r| r.as_slice()));
+        let leaf = fit(&x, &y, &params(3, 0, 1));
+        assert!(leaf.node_counts().iter().all(|&c| c == 1), "depth 0 is a single leaf");
         let stump = fit(&x, &y, &params(3, 1, 1));
-        assert!(stump.node_counts().iter().all(|&c| c == 1), "depth 1 is a single leaf");
+        assert!(stump.node_counts().iter().all(|&c| c == 3), "depth 1 is a stump");
         let deep = fit(&x, &y, &params(3, 4, 1));
-        assert!(deep.node_counts().iter().all(|&c| c <= 15));
+        assert!(deep.node_counts().iter().all(|&c| c <= 31));
+        assert!(deep.trees.iter().all(|t| t.depth <= 4));
+        assert!(deep.trees.iter().any(|t| t.depth == 4));
         let big_leaves = fit(&x, &y, &params(3, 10, 20));
         assert!(
             big_leaves.node_counts().iter().all(|&c| c <= 5),

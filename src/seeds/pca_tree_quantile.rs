@@ -16,16 +16,17 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// features, PCA to `pca_components` components, and a random forest ([`crate::ml::Forest`]:
 /// Breiman's, on bootstrap samples with one random candidate component per split (mtry =
 /// max(1, ⌊components / 3⌋)), 32-bin histogram splits, seeded from the genome's bits) of
-/// `n_estimators` trees of depth at most `tree_depth` regressing the forward return.
+/// `n_estimators` trees of depth at most `tree_depth` (levels of splits, as scikit-learn's
+/// `max_depth`) regressing the forward return.
 /// Each bar's prediction is ranked within the last `feature_window` predictions (percentile
 /// p). With qh = max(q, 1 - q) for q = `signal_quantile`: long when p > qh, short when
 /// p < 1 - qh, flat between; the size is quantised into `quantile_bins` steps by how far p
 /// lies into the tail: `ceil(b * (p - qh) / (1 - qh)) / b`.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 8.3 ms at default genes, 63 ms with every gene at its maximum (200 trees
+/// 2-core machine): 9.8 ms at default genes, 80 ms with every gene at its maximum (200 trees
 /// of depth 7 on 500 rows, 20 retrainings); a random genome on the 3,500 training bars of
-/// `evolve` averages about 11 ms, growing the forests two thirds of it (see
+/// `evolve` averages about 12 ms, growing the forests two thirds of it (see
 /// [`Strategy::relative_cost`]).
 pub struct PcaTreeQuantile;
 
@@ -58,13 +59,13 @@ impl Strategy for PcaTreeQuantile {
     /// Per tree and retraining: growing costs about window × levels (at most
     /// log2(window / 5) + 1 levels have rows to split), and the rest of a tree (its nodes'
     /// split searches, its share of predicting ~250 bars) grows with its depth; fitted to
-    /// timings of 211 random genomes on 3,500 hourly bars (correlation 0.94), in units of a
+    /// timings of 211 random genomes on 3,500 hourly bars (correlation 0.96), in units of a
     /// 0.29 ms indicator seed.
     fn relative_cost(&self, genome: &[f64]) -> f64 {
         let g = genes(&GENES, genome);
         let (depth, trees, window) = (g[1], g[2], g[4]);
         let levels = depth.min((window / MIN_SAMPLES_LEAF as f64).log2() + 1.0);
-        6.2 + 1.24e-4 * trees * window * levels + 0.028 * trees * depth
+        6.4 + 1.59e-4 * trees * window * levels + 0.025 * trees * depth
     }
 
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
