@@ -1,7 +1,7 @@
 //! Seed `linear_svc_classifier` (ml_classifier): walk-forward linear-SVM committee on engineered features.
 
 use super::features::{finish, genes, int};
-use super::ml_features::{feature_rows, forward_returns, retrainings, Row};
+use super::ml_features::{cached_feature_rows, forward_returns, retrainings, Row};
 use crate::market::MarketData;
 use crate::ml::{LinearSvm, Matrix, Scaler, SvmParams};
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
@@ -74,7 +74,7 @@ impl Strategy for LinearSvcClassifier {
             strategy: self.name().to_string(),
             message,
         };
-        let rows = feature_rows(data).map_err(|e| fail(e.to_string()))?;
+        let rows = cached_feature_rows(data).map_err(|e| fail(e.to_string()))?;
         let fwd = forward_returns(&data.bars.close);
         let mut out = vec![0.0; rows.len()];
         for step in retrainings(&rows, &fwd, p.window) {

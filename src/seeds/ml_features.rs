@@ -1,5 +1,8 @@
 //! Engineered features, forward-return labels and walk-forward bookkeeping for the two ML seeds.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use super::features::realign;
 use crate::indicators::{atr, ema, macd, rsi, sma, stddev, willr, IndicatorError};
 use crate::market::MarketData;
@@ -89,6 +92,59 @@ pub fn feature_rows(data: &MarketData) -> Result<Vec<Row>, IndicatorError> {
         .collect())
 }
 
+/// Bars whose feature rows were computed last on this thread: their high, low, close and
+/// volume (all that [`feature_rows`] reads), and the rows.
+struct Memo {
+    inputs: [Vec<f64>; 4],
+    rows: Rc<Vec<Row>>,
+}
+
+/// How many sets of bars [`cached_feature_rows`] remembers per thread (evolution evaluates on
+/// the training bars, and its hall of fame on the test bars too).
+const MEMO_ENTRIES: usize = 2;
+
+thread_local! {
+    static MEMO: RefCell<Vec<Memo>> = const { RefCell::new(Vec::new()) };
+}
+
+/// [`feature_rows`] of `data`, computed once per thread for the same bars: every ML genome an
+/// evolution worker evaluates reads the same bars, and their 15 indicators are a quarter of a
+/// `linear_svc_classifier` evaluation. Bars are recognised by content, bit for bit, so other
+/// bars (another slice, another file) are computed afresh; the [`MEMO_ENTRIES`] most recently
+/// used are kept.
+pub fn cached_feature_rows(data: &MarketData) -> Result<Rc<Vec<Row>>, IndicatorError> {
+    let b = &data.bars;
+    let inputs = [&b.high, &b.low, &b.close, &b.volume];
+    let same = |memo: &Memo| {
+        memo.inputs.iter().zip(inputs).all(|(kept, now)| {
+            kept.len() == now.len() && kept.iter().zip(now.iter()).all(|(x, y)| x.to_bits() == y.to_bits())
+        })
+    };
+    let hit = MEMO.with_borrow_mut(|memos| {
+        let at = memos.iter().position(same)?;
+        // The most recently used first.
+        let memo = memos.remove(at);
+        let rows = Rc::clone(&memo.rows);
+        memos.insert(0, memo);
+        Some(rows)
+    });
+    if let Some(rows) = hit {
+        return Ok(rows);
+    }
+    let rows = Rc::new(feature_rows(data)?);
+    MEMO.with_borrow_mut(|memos| {
+        memos.insert(
+            0,
+            Memo {
+                inputs: inputs.map(|v| v.clone()),
+                rows: Rc::clone(&rows),
+            },
+        );
+        memos.truncate(MEMO_ENTRIES);
+    });
+    Ok(rows)
+}
+
 /// True when every feature of the row is finite.
 pub fn usable(row: &Row) -> bool {
     row.iter().all(|x| x.is_finite())
@@ -176,6 +232,26 @@ mod tests {
         }
         // Bar 0's window would start before the data; a window longer than the history waits.
         assert!(retrainings(&rows, &fwd, 400).all(|r| r.at >= 500));
+    }
+
+    #[test]
+    fn cached_rows_are_the_rows_of_the_same_bars() {
+        let all = crate::market::sample::load_sample("eurusd-1h").unwrap();
+        let (a, b) = (all.slice(0..600), all.slice(100..700));
+        // Rows hold NaN during warm-up: compare bits.
+        let bits = |rows: &[Row]| rows.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let first = cached_feature_rows(&a).unwrap();
+        assert_eq!(bits(&first), bits(&feature_rows(&a).unwrap()));
+        assert!(
+            Rc::ptr_eq(&first, &cached_feature_rows(&a.clone()).unwrap()),
+            "same bars: no recompute"
+        );
+        let other = cached_feature_rows(&b).unwrap();
+        assert_eq!(bits(&other), bits(&feature_rows(&b).unwrap()));
+        assert!(Rc::ptr_eq(&first, &cached_feature_rows(&a).unwrap()), "both kept");
+        // A third set of bars evicts the least recently used.
+        cached_feature_rows(&all.slice(0..300)).unwrap();
+        assert!(!Rc::ptr_eq(&other, &cached_feature_rows(&b).unwrap()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Seed `pca_tree_quantile` (ml_classifier): standardise → PCA → random forest on the 5-bar forward return, walk-forward.
 
 use super::features::{finish, genes, int, percentile_rank};
-use super::ml_features::{feature_rows, forward_returns, retrainings, NUM_FEATURES};
+use super::ml_features::{cached_feature_rows, forward_returns, retrainings, NUM_FEATURES};
 use crate::market::MarketData;
 use crate::ml::{Forest, ForestParams, Matrix, Pca, Scaler};
 use crate::strategy::{GeneSpec, Genome, Strategy, StrategyError, StrategyType};
@@ -76,7 +76,7 @@ impl Strategy for PcaTreeQuantile {
             strategy: self.name().to_string(),
             message,
         };
-        let rows = feature_rows(data).map_err(|e| fail(e.to_string()))?;
+        let rows = cached_feature_rows(data).map_err(|e| fail(e.to_string()))?;
         let fwd = forward_returns(&data.bars.close);
         let mut pred = vec![f64::NAN; rows.len()];
         for step in retrainings(&rows, &fwd, window) {
