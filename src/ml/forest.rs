@@ -1,4 +1,4 @@
-//! `Forest`: a random-forest regressor of bootstrap-bagged CART trees, grown on presorted columns.
+//! `Forest`: a random-forest regressor of bootstrap-bagged CART trees with histogram splits.
 
 use super::matrix::Matrix;
 use evoflow_dataflows::Rng;
@@ -42,6 +42,9 @@ pub const MAX_BINS: usize = 32;
 ///
 /// A node's split search accumulates a histogram (per bin: weight and weighted target sum)
 /// of the candidate feature over its rows, so a tree costs about O(depth × rows × mtry).
+/// While a tree grows, each sampled row travels as one record (its bins, weight and
+/// weighted target) that the partitions move, so every node reads its rows contiguously;
+/// prediction sends all rows down each tree at once as bitsets ([`Forest::predict_rows`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
     trees: Vec<Tree>,

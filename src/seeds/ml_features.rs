@@ -110,7 +110,7 @@ thread_local! {
 /// [`feature_rows`] of `data`, computed once per thread for the same bars: every ML genome an
 /// evolution worker evaluates reads the same bars, and their 15 indicators are a quarter of a
 /// `linear_svc_classifier` evaluation. Bars are recognised by content, bit for bit, so other
-/// bars (another slice, another file) are computed afresh; the [`MEMO_ENTRIES`] most recently
+/// bars (another slice, another file) are computed afresh; the two most recently
 /// used are kept.
 pub fn cached_feature_rows(data: &MarketData) -> Result<Rc<Vec<Row>>, IndicatorError> {
     let b = &data.bars;
