@@ -24,8 +24,9 @@ use crate::cluster::{ClusterConfig, ClusterError};
 /// The exit status used when a peer process is lost or a worker fails in a cluster.
 pub const LOST_PEER_EXIT_CODE: i32 = 1;
 
-/// Pause between connection attempts.
-const RETRY: Duration = Duration::from_millis(100);
+/// Pause between connection attempts: short, since processes of one cluster start at about
+/// the same time and a refused attempt (the peer not listening yet) costs little.
+const RETRY: Duration = Duration::from_millis(10);
 
 /// Builds timely's allocators for `cluster` (connecting to the other processes first, with
 /// `cluster.connect_timeout`). Returns the builders and the guard timely must keep alive.
@@ -183,7 +184,7 @@ fn accept_higher(
                         timeout,
                     });
                 }
-                thread::sleep(Duration::from_millis(20));
+                thread::sleep(RETRY);
             }
             Err(e) => return Err(e.into()),
         }
