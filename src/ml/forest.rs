@@ -56,8 +56,6 @@ pub struct Forest {
 #[derive(Debug, Clone, PartialEq)]
 struct Tree {
     nodes: Vec<Node>,
-    /// Splits on the longest path from the root (a single leaf: 0).
-    depth: usize,
 }
 
 /// A split node (`feature < LEAF`: rows with `value <= threshold` go left, where `threshold`
@@ -105,18 +103,18 @@ impl Forest {
             return out;
         }
         let sets = RowSets::new(x, &self.edges);
-        let mut stack = vec![0u64; sets.words * (self.depth() + 1)];
-        // The root's set: every row.
-        for (w, word) in stack[..sets.words].iter_mut().enumerate() {
-            let rows_here = (n - w * 64).min(64);
-            *word = if rows_here == 64 {
-                u64::MAX
-            } else {
-                (1u64 << rows_here) - 1
-            };
-        }
         for tree in &self.trees {
-            tree.add_leaf_values(0, &mut stack, &sets, &mut out);
+            // Words of 64 rows go down the tree independently (a row's leaf is found within
+            // its word).
+            for word in 0..sets.words {
+                let rows_here = (n - word * 64).min(64);
+                let all = if rows_here == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << rows_here) - 1
+                };
+                tree.add_leaf_values(0, all, word, &sets, &mut out);
+            }
         }
         let count = self.trees.len() as f64;
         out.iter_mut().for_each(|o| *o /= count);
@@ -134,11 +132,6 @@ impl Forest {
     /// Number of nodes of every tree (for tests and diagnostics).
     pub fn node_counts(&self) -> Vec<usize> {
         self.trees.iter().map(|t| t.nodes.len()).collect()
-    }
-
-    /// The depth of the deepest tree (a single leaf: 0).
-    fn depth(&self) -> usize {
-        self.trees.iter().map(|t| t.depth).max().unwrap_or(0)
     }
 }
 
@@ -190,31 +183,24 @@ impl RowSets {
 }
 
 impl Tree {
-    /// Adds the value of every leaf under node `i` to the rows of its set, where `stack` holds
-    /// node i's set in its first `words` words and is scratch space after them.
-    fn add_leaf_values(&self, i: usize, stack: &mut [u64], sets: &RowSets, out: &mut [f64]) {
+    /// Adds the value of every leaf under node `i` to the rows of `set`, the rows of word
+    /// `word` (rows `64 * word ..`) that reach node `i`.
+    fn add_leaf_values(&self, i: usize, set: u64, word: usize, sets: &RowSets, out: &mut [f64]) {
         let node = self.nodes[i];
-        let (set, below) = stack.split_at_mut(sets.words);
         if node.feature == LEAF {
-            for (w, &word) in set.iter().enumerate() {
-                let mut bits = word;
-                while bits != 0 {
-                    out[w * 64 + bits.trailing_zeros() as usize] += node.value;
-                    bits &= bits - 1;
-                }
+            let mut bits = set;
+            while bits != 0 {
+                out[word * 64 + bits.trailing_zeros() as usize] += node.value;
+                bits &= bits - 1;
             }
             return;
         }
-        let left = sets.left(node.feature as usize, node.bin as usize);
-        for (go_right, child) in [(false, node.left), (true, node.right)] {
-            let mut any = 0;
-            for ((c, &s), &l) in below.iter_mut().zip(set.iter()).zip(left) {
-                *c = if go_right { s & !l } else { s & l };
-                any |= *c;
-            }
-            if any != 0 {
-                self.add_leaf_values(child as usize, below, sets, out);
-            }
+        let left = sets.left(node.feature as usize, node.bin as usize)[word];
+        if set & left != 0 {
+            self.add_leaf_values(node.left as usize, set & left, word, sets, out);
+        }
+        if set & !left != 0 {
+            self.add_leaf_values(node.right as usize, set & !left, word, sets, out);
         }
     }
 
@@ -229,16 +215,6 @@ impl Tree {
             node = self.nodes[next as usize];
         }
         node.value
-    }
-}
-
-/// The number of splits on the longest path below `nodes[i]` (a leaf: 0).
-fn tree_depth(nodes: &[Node], i: usize) -> usize {
-    let n = nodes[i];
-    if n.feature == LEAF {
-        0
-    } else {
-        1 + tree_depth(nodes, n.left as usize).max(tree_depth(nodes, n.right as usize))
     }
 }
 
@@ -445,7 +421,6 @@ impl<'a, const N: usize> Grower<'a, N> {
         self.grow(0, rows, 0, total_w, total_s);
         Tree {
             nodes: self.nodes.clone(),
-            depth: tree_depth(&self.nodes, 0),
         }
     }
 
@@ -777,6 +752,16 @@ mod tests {
         }
     }
 
+    /// The number of splits on the longest path below `nodes[i]` (a leaf: 0).
+    fn tree_depth(nodes: &[Node], i: usize) -> usize {
+        let n = nodes[i];
+        if n.feature == LEAF {
+            0
+        } else {
+            1 + tree_depth(nodes, n.left as usize).max(tree_depth(nodes, n.right as usize))
+        }
+    }
+
     fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Forest {
         Forest::fit(x, y, params).expect("at most MAX_FEATURES features")
     }
@@ -850,8 +835,8 @@ mod tests {
         assert!(stump.node_counts().iter().all(|&c| c == 3), "depth 1 is a stump");
         let deep = fit(&x, &y, &params(3, 4, 1));
         assert!(deep.node_counts().iter().all(|&c| c <= 31));
-        assert!(deep.trees.iter().all(|t| t.depth <= 4));
-        assert!(deep.trees.iter().any(|t| t.depth == 4));
+        assert!(deep.trees.iter().all(|t| tree_depth(&t.nodes, 0) <= 4));
+        assert!(deep.trees.iter().any(|t| tree_depth(&t.nodes, 0) == 4));
         let big_leaves = fit(&x, &y, &params(3, 10, 20));
         assert!(
             big_leaves.node_counts().iter().all(|&c| c <= 5),
