@@ -321,23 +321,29 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn percentile_rank_matches_its_definition() {
-        // Ties (-0.0 among 0.0), gaps of NaN and infinities, and windows from 1 (read as 2) to longer than the data.
-        let mut state = 7u64;
-        let values: Vec<f64> = (0..400)
+    /// `n` pseudo-random integers in 0..`modulus` (so, many ties), with `special(i)` in the
+    /// place of value i where it gives one (NaN, infinities, -0.0).
+    fn tied_values(seed: u64, n: usize, modulus: u64, special: impl Fn(usize) -> Option<f64>) -> Vec<f64> {
+        let mut state = seed;
+        (0..n)
             .map(|i| {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                match i % 97 {
-                    13 => f64::NAN,
-                    50 => f64::INFINITY,
-                    71 => -0.0,
-                    _ => ((state >> 40) % 23) as f64,
-                }
+                special(i).unwrap_or(((state >> 40) % modulus) as f64)
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn percentile_rank_matches_its_definition() {
+        // Ties (-0.0 among 0.0), gaps of NaN and infinities, and windows from 1 (read as 2) to longer than the data.
+        let values = tied_values(7, 400, 23, |i| match i % 97 {
+            13 => Some(f64::NAN),
+            50 => Some(f64::INFINITY),
+            71 => Some(-0.0),
+            _ => None,
+        });
         for window in [1, 2, 3, 10, 60, 200, 500] {
             let fast = percentile_rank(&values, window);
             let naive = percentile_rank_naive(&values, window);
@@ -354,18 +360,9 @@ mod tests {
     #[test]
     fn rolling_extremes_match_naive() {
         // Ties, NaN gaps (a window holding one is NaN) and periods from 1 to beyond the data.
-        let mut state = 11u64;
-        let v: Vec<f64> = (0..300)
-            .map(|i| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                if i % 83 == 40 || i == 41 {
-                    f64::NAN
-                } else {
-                    ((state >> 40) % 17) as f64 - 8.0
-                }
-            })
+        let v: Vec<f64> = tied_values(11, 300, 17, |i| (i % 83 == 40 || i == 41).then_some(f64::NAN))
+            .into_iter()
+            .map(|x| x - 8.0)
             .collect();
         for period in [1, 2, 3, 7, 40, 120, 400] {
             let (mx, mn) = (rolling_max(&v, period), rolling_min(&v, period));
