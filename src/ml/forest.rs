@@ -72,6 +72,21 @@ struct Node {
 
 const LEAF: u32 = u32::MAX;
 
+impl Node {
+    /// A leaf of rows with total weight `w` and weighted target sum `s`: it predicts their
+    /// weighted mean (0 without weight).
+    fn leaf(w: u32, s: f64) -> Node {
+        Node {
+            feature: LEAF,
+            bin: 0,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            value: if w > 0 { s / f64::from(w) } else { 0.0 },
+        }
+    }
+}
+
 impl Forest {
     /// Fits the forest on the rows of `x` and targets `y` (one per row). With no rows every
     /// tree predicts 0.
@@ -428,15 +443,9 @@ impl<'a, const N: usize> Grower<'a, N> {
     /// and weighted target sum `total_s`; returns its node index.
     fn grow(&mut self, start: usize, end: usize, depth: usize, total_w: u32, total_s: f64) -> u32 {
         let index = self.nodes.len() as u32;
-        let value = if total_w > 0 { total_s / f64::from(total_w) } else { 0.0 };
-        self.nodes.push(Node {
-            feature: LEAF,
-            bin: 0,
-            threshold: 0.0,
-            left: 0,
-            right: 0,
-            value,
-        });
+        let leaf = Node::leaf(total_w, total_s);
+        let value = leaf.value;
+        self.nodes.push(leaf);
         if self.stops(depth, total_w) {
             return index;
         }
@@ -626,15 +635,9 @@ mod tests {
             nodes: &mut Vec<Node>,
         ) -> u32 {
             let index = nodes.len() as u32;
-            let value = if tw > 0 { ts / f64::from(tw) } else { 0.0 };
-            nodes.push(Node {
-                feature: LEAF,
-                bin: 0,
-                threshold: 0.0,
-                left: 0,
-                right: 0,
-                value,
-            });
+            let leaf = Node::leaf(tw, ts);
+            let value = leaf.value;
+            nodes.push(leaf);
             if self.stops(depth, tw) {
                 return index;
             }
