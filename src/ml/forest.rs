@@ -16,7 +16,7 @@ pub struct ForestParams {
     /// Features drawn at random as split candidates at each node; `None`: Breiman's default
     /// for regression (R `randomForest`'s `mtry`), max(1, ⌊features / 3⌋).
     pub max_features: Option<usize>,
-    /// Seed of the bootstrap samples.
+    /// Seed of the bootstrap samples and of the candidate features.
     pub seed: u64,
 }
 
@@ -108,9 +108,9 @@ impl Forest {
     /// Rather than walking every row down every tree, the rows go down each tree as sets:
     /// once per call, each feature's rows are sorted into the training bins and, for every
     /// edge, the bitset of rows at or below it (the rows a split on that edge sends left) is
-    /// built. A node then splits its set with two word-wise ANDs, and each leaf adds its value
-    /// to the rows of its set: per tree, O(nodes × rows / 64 + rows) instead of
-    /// O(depth × rows).
+    /// built. The rows go down in words of 64: a node splits a word's set with one AND, and
+    /// each leaf adds its value to the rows of its set: per tree, O(nodes × rows / 64 + rows)
+    /// instead of O(depth × rows).
     pub fn predict_rows(&self, x: &Matrix) -> Vec<f64> {
         let n = x.rows();
         let mut out = vec![0.0; n];
@@ -172,10 +172,9 @@ impl RowSets {
         let mut bits = vec![0u64; total * words];
         for (f, e) in edges.iter().enumerate() {
             let sets = &mut bits[first[f] * words..(first[f] + e.len()) * words];
-            // A row is first at or below the edge of its bin (the count of edges it goes right
-            // of; a NaN goes right of all of them), then below every later edge.
+            // A row is first at or below the edge of its bin, then below every later edge.
             for (r, row) in x.iter_rows().enumerate() {
-                let bin = e.partition_point(|&edge| !goes_left(row[f], edge));
+                let bin = bin_of(e, row[f]);
                 if bin < e.len() {
                     sets[bin * words + r / 64] |= 1u64 << (r % 64);
                 }
@@ -238,6 +237,14 @@ fn goes_left(value: f64, threshold: f64) -> bool {
     value <= threshold
 }
 
+/// The bin of `value` among increasing `edges`: how many edges it goes right of, so bin b
+/// holds the values in (edge[b-1], edge[b]] and a split on edge b sends bins 0..=b left (a
+/// NaN goes right of every edge, as [`goes_left`] sends it). Training and prediction both
+/// bin with it.
+fn bin_of(edges: &[f64], value: f64) -> usize {
+    edges.partition_point(|&edge| !goes_left(value, edge))
+}
+
 /// The most features [`Forest::fit`] takes.
 pub const MAX_FEATURES: usize = 60;
 
@@ -256,16 +263,17 @@ fn fit_with<const N: usize>(x: &Matrix, y: &[f64], params: &ForestParams) -> For
         .map(|f| {
             let mut v = x.column(f);
             v.truncate(n);
+            // Edges cut the values that have an order; a NaN is binned right of all of them.
+            v.retain(|value| !value.is_nan());
             sort_total(&mut v);
             bin_edges(&v)
         })
         .collect();
-    // Bin b of a feature holds the values in (edge[b-1], edge[b]].
     let bins: Vec<[u8; N]> = (0..n)
         .map(|r| {
             let mut b = [0u8; N];
             for (f, e) in edges.iter().enumerate() {
-                b[f] = e.partition_point(|&edge| edge < x.row(r)[f]) as u8;
+                b[f] = bin_of(e, x.row(r)[f]) as u8;
             }
             b
         })
@@ -327,15 +335,12 @@ fn bootstrap(rng: &mut Rng, weight: &mut [u32]) {
 /// magnitude bits flipped when negative, order as `total_cmp` does (one integer comparison
 /// each instead of its bit twiddling).
 fn sort_total(values: &mut [f64]) {
-    let key = |v: f64| {
-        let bits = v.to_bits() as i64;
-        bits ^ (((bits >> 63) as u64) >> 1) as i64
-    };
-    let mut keys: Vec<i64> = values.iter().map(|&v| key(v)).collect();
+    // Flipping a negative value's magnitude bits is its own inverse.
+    let flip = |bits: i64| bits ^ (((bits >> 63) as u64) >> 1) as i64;
+    let mut keys: Vec<i64> = values.iter().map(|v| flip(v.to_bits() as i64)).collect();
     keys.sort_unstable();
-    // The key map is its own inverse.
     for (v, k) in values.iter_mut().zip(keys) {
-        *v = f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64);
+        *v = f64::from_bits(flip(k) as u64);
     }
 }
 
@@ -591,7 +596,7 @@ mod tests {
 
     impl Reference<'_> {
         fn bin(&self, r: usize, f: usize) -> usize {
-            self.edges[f].partition_point(|&e| e < self.x.row(r)[f])
+            bin_of(&self.edges[f], self.x.row(r)[f])
         }
 
         fn stops(&self, depth: usize, w: u32) -> bool {
@@ -812,6 +817,23 @@ mod tests {
         sort_total(&mut values);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&values), bits(&expected));
+    }
+
+    #[test]
+    fn nan_features_go_right_when_fitting_as_when_predicting() {
+        // y = 1 for x >= 0.5 and for the rows whose x is NaN: with NaN binned right of every
+        // edge, a stump separates them exactly.
+        let mut xs: Vec<f64> = (0..100).map(|i| f64::from(i) / 100.0).collect();
+        xs.extend([f64::NAN; 10]);
+        let y: Vec<f64> = xs
+            .iter()
+            .map(|&v| if v.is_nan() || v >= 0.5 { 1.0 } else { 0.0 })
+            .collect();
+        let x = Matrix::from_rows(1, xs.iter().map(std::slice::from_ref));
+        let forest = fit(&x, &y, &params(5, 1, 1));
+        assert_eq!(forest.predict(&[f64::NAN]), 1.0);
+        assert_eq!(forest.predict(&[0.1]), 0.0);
+        assert_eq!(forest.predict_rows(&x), y);
     }
 
     #[test]
