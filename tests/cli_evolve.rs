@@ -287,6 +287,8 @@ fn fails_with(args: &[&str], needle: &str) {
     );
     assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // The cause is told once (an error must not be both in the message and its source).
+    assert!(!stderr.contains("(os error 2): No such file"), "{stderr}");
 }
 
 #[test]
@@ -310,6 +312,10 @@ fn bad_flags_give_clear_errors() {
     fails_with(
         &["evolve", "--db", &db, "--data", "/no/such/file.csv"],
         "/no/such/file.csv",
+    );
+    fails_with(
+        &["evolve", "--db", &db, "-n", "2", "-p", "0", "-h", "/no/such/hosts.txt"],
+        "cannot read hostfile /no/such/hosts.txt",
     );
 }
 

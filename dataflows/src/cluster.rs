@@ -28,12 +28,12 @@ pub enum ClusterError {
     #[error("{0} needs a value")]
     MissingValue(String),
     /// The hostfile cannot be read.
-    #[error("cannot read hostfile {path}: {source}")]
+    #[error("cannot read hostfile {path}: {error}")]
     HostfileUnreadable {
         /// The hostfile.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message; not a `source`, which `{:#}` would print again).
+        error: std::io::Error,
     },
     /// A hostfile line is not a valid `host:port`.
     #[error("{path}:{line}: {message}")]
@@ -56,14 +56,14 @@ pub enum ClusterError {
         processes: usize,
     },
     /// This process cannot listen on its own address.
-    #[error("process {process} cannot listen on {address}: {source}")]
+    #[error("process {process} cannot listen on {address}: {error}")]
     Listen {
         /// This process.
         process: usize,
         /// Its address.
         address: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message; not a `source`, which `{:#}` would print again).
+        error: std::io::Error,
     },
     /// A lower-numbered peer could not be reached in time.
     #[error("could not connect to process {process} at {address} within {} s ({last_error})", timeout.as_secs_f64())]
@@ -90,9 +90,16 @@ pub enum ClusterError {
     /// A peer sent an unexpected handshake.
     #[error("unexpected connection handshake: {0}")]
     Handshake(String),
-    /// An I/O error while establishing connections.
+    /// An I/O error while establishing connections (in the message; not a `source`, which
+    /// `{:#}` would print again).
     #[error("network error while connecting processes: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for ClusterError {
+    fn from(error: std::io::Error) -> Self {
+        ClusterError::Io(error)
+    }
 }
 
 /// How the computation is spread over threads and processes (timely's flags).
@@ -179,9 +186,9 @@ fn check_address(entry: &str) -> Result<(), String> {
 /// Reads a hostfile: one `host:port` per line, in process order; `#` starts a comment and
 /// blank lines are ignored. Errors name the file and line.
 pub fn parse_hostfile(path: &Path) -> Result<Vec<String>, ClusterError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ClusterError::HostfileUnreadable {
+    let text = std::fs::read_to_string(path).map_err(|error| ClusterError::HostfileUnreadable {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     parse_hostfile_text(path, &text)
 }

@@ -66,10 +66,10 @@ pub fn connect(
 ) -> Result<Vec<Option<TcpStream>>, ClusterError> {
     let deadline = Instant::now() + timeout;
     let own = addresses.get(me).cloned().unwrap_or_default();
-    let listener = TcpListener::bind(own.as_str()).map_err(|source| ClusterError::Listen {
+    let listener = TcpListener::bind(own.as_str()).map_err(|error| ClusterError::Listen {
         process: me,
         address: own.clone(),
-        source,
+        error,
     })?;
     let lower: Vec<String> = addresses[..me].to_vec();
     let dialer = thread::Builder::new()

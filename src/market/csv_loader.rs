@@ -9,9 +9,9 @@ const COLUMNS: [&str; 6] = ["timestamp", "open", "high", "low", "close", "volume
 /// Reads and validates a CSV file of bars.
 pub fn read_bars_csv(path: &Path) -> Result<Bars, MarketError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| MarketError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| MarketError::Io {
         file: file.clone(),
-        source,
+        error,
     })?;
     parse_bars_csv(&file, &text)
 }

@@ -34,7 +34,7 @@ pub fn read_bars_table(path: &Path) -> Result<Bars, MarketError> {
     if !Path::new(&file_part).exists() {
         return Err(MarketError::Io {
             file,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         });
     }
     let is_parquet = file_part.to_ascii_lowercase().ends_with(".parquet");

@@ -3,8 +3,9 @@
 /// A market-data error. Rows are 1-based data rows (the header is not counted).
 #[derive(Debug, thiserror::Error)]
 pub enum MarketError {
-    #[error("{file}: cannot read: {source}")]
-    Io { file: String, source: std::io::Error },
+    /// `error` is part of the message (not a `source`, which `{:#}` would print again).
+    #[error("{file}: cannot read: {error}")]
+    Io { file: String, error: std::io::Error },
     #[error("{file}: missing column `{column}`")]
     MissingColumn { file: String, column: String },
     #[error("{file}: row {row}, field `{field}`: {message}")]

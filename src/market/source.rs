@@ -49,9 +49,9 @@ fn extension(path: &Path) -> String {
 }
 
 fn read_text(path: &Path) -> Result<String, MarketError> {
-    std::fs::read_to_string(path).map_err(|source| MarketError::Io {
+    std::fs::read_to_string(path).map_err(|error| MarketError::Io {
         file: path.display().to_string(),
-        source,
+        error,
     })
 }
 
