@@ -44,7 +44,8 @@ pub const MAX_BINS: usize = 32;
 /// of the candidate feature over its rows, so a tree costs about O(depth × rows × mtry).
 /// While a tree grows, each sampled row travels as one record (its bins, weight and
 /// weighted target) that the partitions move, so every node reads its rows contiguously;
-/// prediction sends all rows down each tree at once as bitsets ([`Forest::predict_rows`]).
+/// prediction sends all rows down each tree at once as bitsets ([`Forest::predict_rows`]),
+/// or down each tree as it grows, without keeping the trees ([`Forest::fit_predict`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
     trees: Vec<Tree>,
@@ -91,15 +92,15 @@ impl Forest {
     /// Fits the forest on the rows of `x` and targets `y` (one per row). With no rows every
     /// tree predicts 0.
     pub fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Result<Forest, ForestError> {
-        // Growth moves whole rows (bins, weight, target) with every partition; the record
-        // holding a row's bins is sized to the number of features.
-        match x.cols() {
-            0..=4 => Ok(fit_with::<4>(x, y, params)),
-            5..=12 => Ok(fit_with::<12>(x, y, params)),
-            13..=28 => Ok(fit_with::<28>(x, y, params)),
-            29..=MAX_FEATURES => Ok(fit_with::<MAX_FEATURES>(x, y, params)),
-            features => Err(ForestError::TooManyFeatures { features }),
-        }
+        Ok(grow_forest(x, y, params, None)?.0)
+    }
+
+    /// The predictions of the forest [`Forest::fit`] would fit, for every row of `x_new`
+    /// (the same values as its [`Forest::predict_rows`]), without keeping the forest: each
+    /// tree sends the rows down as it grows (the sets of [`Forest::predict_rows`]) and is
+    /// dropped.
+    pub fn fit_predict(x: &Matrix, y: &[f64], params: &ForestParams, x_new: &Matrix) -> Result<Vec<f64>, ForestError> {
+        Ok(grow_forest(x, y, params, Some(x_new))?.1)
     }
 
     /// The mean prediction of the trees for every row of `x` (the columns the forest was fitted
@@ -122,13 +123,7 @@ impl Forest {
             // Words of 64 rows go down the tree independently (a row's leaf is found within
             // its word).
             for word in 0..sets.words {
-                let rows_here = (n - word * 64).min(64);
-                let all = if rows_here == 64 {
-                    u64::MAX
-                } else {
-                    (1u64 << rows_here) - 1
-                };
-                tree.add_leaf_values(0, all, word, &sets, &mut out);
+                tree.add_leaf_values(0, sets.all(word), word, &sets, &mut out);
             }
         }
         let count = self.trees.len() as f64;
@@ -153,6 +148,7 @@ impl Forest {
 /// The rows of a matrix as bitsets: for feature f and edge b, `left(f, b)` holds the rows
 /// with value ≤ edge b, i.e. those a split on (f, b) sends left.
 struct RowSets {
+    rows: usize,
     /// 64-bit words per set.
     words: usize,
     /// Per feature, the offset of its first set in `bits` (its edges' sets follow in order).
@@ -186,7 +182,20 @@ impl RowSets {
                 }
             }
         }
-        RowSets { words, first, bits }
+        RowSets {
+            rows: x.rows(),
+            words,
+            first,
+            bits,
+        }
+    }
+
+    /// Word `word` of the set of all rows.
+    fn all(&self, word: usize) -> u64 {
+        match self.rows - word * 64 {
+            64.. => u64::MAX,
+            here => (1u64 << here) - 1,
+        }
     }
 
     /// The rows a split on edge `bin` of `feature` sends left.
@@ -255,8 +264,32 @@ pub enum ForestError {
     TooManyFeatures { features: usize },
 }
 
-/// Fits a forest whose rows' bins fit a [`Record<N>`].
-fn fit_with<const N: usize>(x: &Matrix, y: &[f64], params: &ForestParams) -> Forest {
+/// Grows the forest of [`Forest::fit`]: the forest (its trees kept unless `x_new` is given)
+/// and the predictions for the rows of `x_new` (none without it).
+fn grow_forest(
+    x: &Matrix,
+    y: &[f64],
+    params: &ForestParams,
+    x_new: Option<&Matrix>,
+) -> Result<(Forest, Vec<f64>), ForestError> {
+    // Growth moves whole rows (bins, weight, target) with every partition; the record
+    // holding a row's bins is sized to the number of features.
+    match x.cols() {
+        0..=4 => Ok(fit_with::<4>(x, y, params, x_new)),
+        5..=12 => Ok(fit_with::<12>(x, y, params, x_new)),
+        13..=28 => Ok(fit_with::<28>(x, y, params, x_new)),
+        29..=MAX_FEATURES => Ok(fit_with::<MAX_FEATURES>(x, y, params, x_new)),
+        features => Err(ForestError::TooManyFeatures { features }),
+    }
+}
+
+/// [`grow_forest`] for rows whose bins fit a [`Record<N>`].
+fn fit_with<const N: usize>(
+    x: &Matrix,
+    y: &[f64],
+    params: &ForestParams,
+    x_new: Option<&Matrix>,
+) -> (Forest, Vec<f64>) {
     let n = x.rows().min(y.len());
     let features = x.cols();
     let edges: Vec<Vec<f64>> = (0..features)
@@ -279,28 +312,40 @@ fn fit_with<const N: usize>(x: &Matrix, y: &[f64], params: &ForestParams) -> For
         })
         .collect();
     let mut grower = Grower::<N>::new(&edges, n, params);
+    grower.targets = x_new.map(|x_new| Targets::new(RowSets::new(x_new, &edges)));
     let mut weight = vec![0u32; n];
-    let trees = (0..params.trees)
-        .map(|_| {
-            weight.fill(0);
-            bootstrap(&mut grower.rng, &mut weight);
-            // The drawn rows, in order (branch-free: every row is written, drawn ones kept).
-            let records = &mut grower.buffers[0];
-            let mut kept = 0;
-            for ((&w, b), &target) in weight.iter().zip(&bins).zip(y) {
-                records[kept] = Record {
-                    weighted_y: f64::from(w) * target,
-                    weight: w,
-                    bins: *b,
-                };
-                kept += usize::from(w > 0);
-            }
-            let total_w = records[..kept].iter().map(|r| r.weight).sum();
-            let total_s = records[..kept].iter().map(|r| r.weighted_y).sum();
-            grower.grow_tree(kept, total_w, total_s)
-        })
-        .collect();
-    Forest { trees, edges }
+    let mut trees = Vec::new();
+    for _ in 0..params.trees {
+        weight.fill(0);
+        bootstrap(&mut grower.rng, &mut weight);
+        // The drawn rows, in order (branch-free: every row is written, drawn ones kept).
+        let records = &mut grower.buffers[0];
+        let mut kept = 0;
+        for ((&w, b), &target) in weight.iter().zip(&bins).zip(y) {
+            records[kept] = Record {
+                weighted_y: f64::from(w) * target,
+                weight: w,
+                bins: *b,
+            };
+            kept += usize::from(w > 0);
+        }
+        let total_w = records[..kept].iter().map(|r| r.weight).sum();
+        let total_s = records[..kept].iter().map(|r| r.weighted_y).sum();
+        grower.grow_tree(kept, total_w, total_s);
+        if grower.targets.is_none() {
+            trees.push(Tree {
+                nodes: grower.nodes.clone(),
+            });
+        }
+    }
+    let predictions = grower.targets.take().map_or_else(Vec::new, |t| {
+        let count = params.trees as f64;
+        t.sum
+            .into_iter()
+            .map(|s| if params.trees == 0 { s } else { s / count })
+            .collect()
+    });
+    (Forest { trees, edges }, predictions)
 }
 
 /// Draws a bootstrap sample of `weight.len()` rows with replacement: `weight[r]` counts the
@@ -400,7 +445,60 @@ struct Grower<'a, const N: usize> {
     order: Vec<usize>,
     /// Bootstrap draws and feature orders, in growth order.
     rng: Rng,
+    /// The nodes of the tree being grown.
     nodes: Vec<Node>,
+    /// Rows to predict as the trees grow ([`Forest::fit_predict`]).
+    targets: Option<Targets>,
+}
+
+/// The rows [`Forest::fit_predict`] predicts while the trees grow: their sets, the set of
+/// those reaching each node on the path to the node being grown, and the sum of the values of
+/// the leaves they reached so far.
+struct Targets {
+    sets: RowSets,
+    /// `sets.words` words per depth: the rows reaching the node at that depth.
+    path: Vec<u64>,
+    sum: Vec<f64>,
+}
+
+impl Targets {
+    fn new(sets: RowSets) -> Targets {
+        let path = (0..sets.words).map(|word| sets.all(word)).collect();
+        Targets {
+            sum: vec![0.0; sets.rows],
+            path,
+            sets,
+        }
+    }
+
+    /// Sends the rows at `depth` to its child on the `left` (or right) of a split on edge
+    /// `bin` of `feature`: they become the rows at `depth + 1`.
+    #[inline]
+    fn descend(&mut self, depth: usize, feature: usize, bin: usize, left: bool) {
+        let words = self.sets.words;
+        if self.path.len() < (depth + 2) * words {
+            self.path.resize((depth + 2) * words, 0);
+        }
+        let (above, below) = self.path.split_at_mut((depth + 1) * words);
+        let flip = if left { 0 } else { u64::MAX };
+        let goes = self.sets.left(feature, bin);
+        for ((child, &parent), &go) in below.iter_mut().zip(&above[depth * words..]).zip(goes) {
+            *child = parent & (go ^ flip);
+        }
+    }
+
+    /// Adds `value` to the rows at `depth` (a leaf).
+    #[inline]
+    fn add(&mut self, depth: usize, value: f64) {
+        let words = self.sets.words;
+        for (word, &set) in self.path[depth * words..(depth + 1) * words].iter().enumerate() {
+            let mut bits = set;
+            while bits != 0 {
+                self.sum[word * 64 + bits.trailing_zeros() as usize] += value;
+                bits &= bits - 1;
+            }
+        }
+    }
 }
 
 /// A candidate split: feature, last bin going left, left weight and weighted target sum, and
@@ -431,17 +529,15 @@ impl<'a, const N: usize> Grower<'a, N> {
             order: (0..features).collect(),
             rng: Rng::from_seed(params.seed),
             nodes: Vec::new(),
+            targets: None,
         }
     }
 
-    /// Grows a tree on the `rows` records at the start of `buffers[0]`, of weight `total_w`
-    /// and weighted target sum `total_s`.
-    fn grow_tree(&mut self, rows: usize, total_w: u32, total_s: f64) -> Tree {
+    /// Grows a tree (into `nodes`) on the `rows` records at the start of `buffers[0]`, of
+    /// weight `total_w` and weighted target sum `total_s`.
+    fn grow_tree(&mut self, rows: usize, total_w: u32, total_s: f64) {
         self.nodes.clear();
         self.grow(0, rows, 0, total_w, total_s);
-        Tree {
-            nodes: self.nodes.clone(),
-        }
     }
 
     /// Grows the subtree over record positions `start..end` at `depth`, with weight `total_w`
@@ -451,10 +547,15 @@ impl<'a, const N: usize> Grower<'a, N> {
         let leaf = Node::leaf(total_w, total_s);
         let value = leaf.value;
         self.nodes.push(leaf);
-        if self.stops(depth, total_w) {
-            return index;
-        }
-        let Some(best) = self.best_split(start, end, depth, total_w, total_s) else {
+        let best = if self.stops(depth, total_w) {
+            None
+        } else {
+            self.best_split(start, end, depth, total_w, total_s)
+        };
+        let Some(best) = best else {
+            if let Some(targets) = &mut self.targets {
+                targets.add(depth, value);
+            }
             return index;
         };
         let (right_w, right_s) = (total_w - best.left_w, total_s - best.left_s);
@@ -464,7 +565,13 @@ impl<'a, const N: usize> Grower<'a, N> {
         } else {
             self.partition(start, end, depth, best.feature, best.bin)
         };
+        if let Some(targets) = &mut self.targets {
+            targets.descend(depth, best.feature, best.bin, true);
+        }
         let left = self.grow(start, mid, depth + 1, best.left_w, best.left_s);
+        if let Some(targets) = &mut self.targets {
+            targets.descend(depth, best.feature, best.bin, false);
+        }
         let right = self.grow(mid, end, depth + 1, right_w, right_s);
         self.nodes[index as usize] = Node {
             feature: best.feature as u32,
@@ -754,9 +861,28 @@ mod tests {
             let forest = fit(&x, &y, &p);
             let grown: Vec<Vec<Node>> = forest.trees.iter().map(|t| t.nodes.clone()).collect();
             assert_eq!(grown, reference_trees(&x, &y, &p), "case {case}");
+            let predicted = forest.predict_rows(&x);
             for (r, row) in x.iter_rows().enumerate() {
-                assert_eq!(forest.predict_rows(&x)[r], forest.predict(row), "case {case} row {r}");
+                assert_eq!(predicted[r], forest.predict(row), "case {case} row {r}");
             }
+            // Other rows, some beyond the training values, some NaN.
+            let new_rows: Vec<f64> = (0..(case % 150) * k)
+                .map(|i| {
+                    if i % 13 == 0 {
+                        f64::NAN
+                    } else {
+                        1.5 * rng.next_f64() - 0.25
+                    }
+                })
+                .collect();
+            let x_new = Matrix::from_rows(k, new_rows.chunks(k));
+            let grown_and_predicted = Forest::fit_predict(&x, &y, &p, &x_new).expect("at most MAX_FEATURES features");
+            assert_eq!(grown_and_predicted, forest.predict_rows(&x_new), "case {case}");
+            assert_eq!(
+                Forest::fit_predict(&x, &y, &p, &x).expect("k <= 9"),
+                predicted,
+                "case {case}"
+            );
         }
     }
 

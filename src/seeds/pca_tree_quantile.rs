@@ -92,9 +92,14 @@ impl Strategy for PcaTreeQuantile {
                 max_features: None,
                 seed: seed ^ (step.at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             };
-            let forest = Forest::fit(&pca.transform(&scaled), &y, &params).map_err(|e| fail(e.to_string()))?;
             let x_new = Matrix::from_rows(NUM_FEATURES, step.targets.iter().map(|&i| &rows[i][..]));
-            let p = forest.predict_rows(&pca.transform(&scaler.transform(&x_new)));
+            let p = Forest::fit_predict(
+                &pca.transform(&scaled),
+                &y,
+                &params,
+                &pca.transform(&scaler.transform(&x_new)),
+            )
+            .map_err(|e| fail(e.to_string()))?;
             for (&i, v) in step.targets.iter().zip(p) {
                 pred[i] = v;
             }
