@@ -123,6 +123,35 @@ fn json_has_the_documented_shape() {
     assert!(fitness.windows(2).all(|w| w[0] >= w[1]), "best first: {fitness:?}");
 }
 
+/// On the hourly sample, with the default settings, the search finds several donchian
+/// parameter sets that make the same trades; the hall of fame lists one of them.
+#[test]
+fn the_hall_of_fame_lists_each_behaviour_once() {
+    let args: Vec<String> = [
+        "evolve",
+        "--seed",
+        "42",
+        "--population",
+        "96",
+        "--generations",
+        "25",
+        "--no-store",
+        "--json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let v = json_of(&run(&args));
+    let best = v["best"].as_array().unwrap();
+    assert_eq!(best.len(), 10);
+    for (i, a) in best.iter().enumerate() {
+        for b in &best[..i] {
+            let alike = a["seed"] == b["seed"] && a["fitness"] == b["fitness"] && a["train"] == b["train"];
+            assert!(!alike, "the same behaviour twice:\n{a}\n{b}");
+        }
+    }
+}
+
 #[test]
 fn same_answer_on_one_and_several_threads_and_with_serialization() {
     let dir = tempfile::tempdir().unwrap();

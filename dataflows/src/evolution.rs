@@ -112,6 +112,7 @@ impl<P: Problem> Evolution<P> {
         self.best_history.push(best);
         let best_ever = self.best_history.iter().copied().max().unwrap_or(best);
         update_hall_of_fame(
+            problem,
             &mut self.hall_of_fame,
             &population,
             generation,

@@ -3,20 +3,35 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fitness::Fitness;
-use crate::problem::Genome;
-use crate::report::Scored;
+use crate::problem::{Genome, Problem};
+use crate::report::{same_metrics, Scored};
 
 /// One genome in the hall of fame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound = "G: Genome")]
 pub struct HallOfFameEntry<G: Genome> {
     /// The genome.
     pub genome: G,
     /// Its fitness.
     pub fitness: Fitness,
+    /// The metrics of its evaluation ([`Scored::metrics`]; empty in checkpoints written
+    /// before they were kept).
+    #[serde(default)]
+    pub metrics: Vec<f64>,
     /// The generation in which it (last) entered the hall of fame.
     pub generation: u64,
 }
+
+impl<G: Genome> PartialEq for HallOfFameEntry<G> {
+    fn eq(&self, other: &Self) -> bool {
+        self.genome == other.genome
+            && self.fitness == other.fitness
+            && same_metrics(&self.metrics, &other.metrics)
+            && self.generation == other.generation
+    }
+}
+
+impl<G: Genome> Eq for HallOfFameEntry<G> {}
 
 /// The hall of fame after one generation (an element of the hall-of-fame stream).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,71 +45,153 @@ pub struct HallOfFame<G: Genome> {
 
 /// Merges a generation (in canonical order, best first) into the hall of fame.
 ///
-/// The result holds at most `capacity` distinct genomes ordered by fitness (descending), ties
-/// by genome (ascending); an entry already present keeps its original generation.
-pub fn update_hall_of_fame<G: Genome>(
-    entries: &mut Vec<HallOfFameEntry<G>>,
-    sorted: &[Scored<G>],
+/// The result holds the best `capacity` distinct genomes ever merged, ordered by fitness
+/// (descending), ties by genome (ascending); an entry already present keeps its original
+/// generation. Distinct also means distinct behaviour: a genome of the same fitness that
+/// `problem` says behaves as one in the hall ([`Problem::same_behaviour`]) does not enter, so
+/// of several such genomes the hall keeps the first merged (within a generation, the first in
+/// canonical order).
+pub fn update_hall_of_fame<P: Problem>(
+    problem: &P,
+    entries: &mut Vec<HallOfFameEntry<P::Genome>>,
+    sorted: &[Scored<P::Genome>],
     generation: u64,
     capacity: usize,
 ) {
-    if capacity == 0 {
-        entries.clear();
-        return;
-    }
-    // Only the best `capacity` distinct genomes of this generation can enter.
-    let mut added = 0;
-    let mut previous: Option<&G> = None;
+    let before = |a: (&Fitness, &P::Genome), b: (&Fitness, &P::Genome)| b.0.cmp(a.0).then_with(|| a.1.cmp(b.1));
+    entries.sort_by(|a, b| before((&a.fitness, &a.genome), (&b.fitness, &b.genome)));
+    entries.truncate(capacity);
     for scored in sorted {
-        if added == capacity {
-            break;
+        let candidate = (&scored.fitness, &scored.genome);
+        if entries.len() == capacity {
+            // `sorted` is canonical: once one cannot enter a full hall, none after it can.
+            match entries.last() {
+                Some(last) if before(candidate, (&last.fitness, &last.genome)).is_lt() => {}
+                _ => break,
+            }
         }
-        // `sorted` is canonical, so duplicates of a genome are adjacent.
-        if previous == Some(&scored.genome) {
+        let represented = entries.iter().any(|entry| {
+            entry.genome == scored.genome
+                || (entry.fitness == scored.fitness
+                    && problem.same_behaviour(&entry.genome, &entry.metrics, &scored.genome, &scored.metrics))
+        });
+        if represented {
             continue;
         }
-        previous = Some(&scored.genome);
-        if !entries.iter().any(|e| e.genome == scored.genome) {
-            entries.push(HallOfFameEntry {
+        let at = entries.partition_point(|e| before((&e.fitness, &e.genome), candidate).is_lt());
+        entries.insert(
+            at,
+            HallOfFameEntry {
                 genome: scored.genome.clone(),
                 fitness: scored.fitness,
+                metrics: scored.metrics.clone(),
                 generation,
-            });
-        }
-        added += 1;
+            },
+        );
+        entries.truncate(capacity);
     }
-    entries.sort_by(|a, b| b.fitness.cmp(&a.fitness).then_with(|| a.genome.cmp(&b.genome)));
-    entries.truncate(capacity);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::Rng;
+
+    /// Genomes are numbers; two genomes behave alike when their (non-empty) metrics are equal.
+    struct Numbers;
+
+    impl Problem for Numbers {
+        type Genome = u32;
+        fn random_genome(&self, rng: &mut Rng) -> u32 {
+            rng.next_u64() as u32
+        }
+        fn mutate(&self, g: &u32, _: &mut Rng) -> u32 {
+            *g
+        }
+        fn crossover(&self, a: &u32, _: &u32, _: &mut Rng) -> u32 {
+            *a
+        }
+        fn evaluate(&self, g: &u32) -> Fitness {
+            Fitness::new(f64::from(*g))
+        }
+        fn same_behaviour(&self, _: &u32, a: &[f64], _: &u32, b: &[f64]) -> bool {
+            !a.is_empty() && same_metrics(a, b)
+        }
+    }
 
     fn scored(genome: u32, fitness: f64) -> Scored<u32> {
         Scored::new(genome, Fitness::new(fitness))
     }
 
+    fn behaving(genome: u32, fitness: f64, behaviour: f64) -> Scored<u32> {
+        Scored {
+            metrics: vec![behaviour],
+            ..scored(genome, fitness)
+        }
+    }
+
+    fn genomes(hof: &[HallOfFameEntry<u32>]) -> Vec<(u32, u64)> {
+        hof.iter().map(|e| (e.genome, e.generation)).collect()
+    }
+
     #[test]
     fn keeps_best_distinct_and_first_generation() {
         let mut hof = Vec::new();
-        update_hall_of_fame(
+        let merge = |hof: &mut Vec<_>, sorted: &[Scored<u32>], generation, capacity| {
+            update_hall_of_fame(&Numbers, hof, sorted, generation, capacity);
+        };
+        merge(
             &mut hof,
             &[scored(1, 5.0), scored(1, 5.0), scored(2, 4.0), scored(3, 1.0)],
             0,
             2,
         );
-        assert_eq!(
-            hof.iter().map(|e| (e.genome, e.generation)).collect::<Vec<_>>(),
-            vec![(1, 0), (2, 0)]
-        );
-        update_hall_of_fame(&mut hof, &[scored(4, 4.5), scored(1, 5.0)], 1, 2);
-        assert_eq!(
-            hof.iter().map(|e| (e.genome, e.generation)).collect::<Vec<_>>(),
-            vec![(1, 0), (4, 1)]
-        );
+        assert_eq!(genomes(&hof), vec![(1, 0), (2, 0)]);
+        merge(&mut hof, &[scored(4, 4.5), scored(1, 5.0)], 1, 2);
+        assert_eq!(genomes(&hof), vec![(1, 0), (4, 1)]);
         // Ties on fitness break by genome order.
-        update_hall_of_fame(&mut hof, &[scored(0, 4.5)], 2, 3);
+        merge(&mut hof, &[scored(0, 4.5)], 2, 3);
         assert_eq!(hof.iter().map(|e| e.genome).collect::<Vec<_>>(), vec![1, 0, 4]);
+        merge(&mut hof, &[scored(9, 9.0)], 3, 0);
+        assert!(hof.is_empty());
+    }
+
+    #[test]
+    fn keeps_one_genome_per_behaviour() {
+        let mut hof = Vec::new();
+        // 1, 2 and 3 behave alike (same fitness, same metrics): only the first enters; 5 has
+        // the same metrics but another fitness, 6 the same fitness but other metrics, 7 and 8
+        // no metrics (never alike).
+        let generation = [
+            behaving(1, 5.0, 0.5),
+            behaving(2, 5.0, 0.5),
+            behaving(3, 5.0, 0.5),
+            behaving(6, 5.0, 0.25),
+            behaving(5, 4.0, 0.5),
+            scored(7, 3.0),
+            scored(8, 3.0),
+        ];
+        update_hall_of_fame(&Numbers, &mut hof, &generation, 1, 10);
+        assert_eq!(genomes(&hof), vec![(1, 1), (6, 1), (5, 1), (7, 1), (8, 1)]);
+        assert_eq!(hof[0].metrics, vec![0.5]);
+        // A later genome behaving as an entry does not replace it, even one ordered before it.
+        update_hall_of_fame(&Numbers, &mut hof, &[behaving(0, 5.0, 0.5)], 2, 10);
+        assert_eq!(genomes(&hof)[0], (1, 1));
+        assert_eq!(hof.len(), 5);
+        // With room for three, the duplicates do not take the places of distinct behaviours.
+        let mut small = Vec::new();
+        update_hall_of_fame(&Numbers, &mut small, &generation, 1, 3);
+        assert_eq!(genomes(&small), vec![(1, 1), (6, 1), (5, 1)]);
+    }
+
+    #[test]
+    fn a_behaviour_pushed_out_may_come_back_in_another_genome() {
+        let mut hof = Vec::new();
+        update_hall_of_fame(&Numbers, &mut hof, &[behaving(4, 1.0, 0.5)], 0, 1);
+        update_hall_of_fame(&Numbers, &mut hof, &[behaving(9, 2.0, 0.75)], 1, 1);
+        assert_eq!(genomes(&hof), vec![(9, 1)]);
+        // 3 behaves as 4 did; 4 is no longer in the hall, so 3 enters.
+        update_hall_of_fame(&Numbers, &mut hof, &[behaving(3, 1.0, 0.5)], 2, 2);
+        assert_eq!(genomes(&hof), vec![(9, 1), (3, 2)]);
     }
 }

@@ -86,6 +86,16 @@ pub trait Problem: Send + Sync + 'static {
         (self.evaluate(genome), Vec::new())
     }
 
+    /// Whether genomes `a` and `b`, of equal fitness and with these metrics from
+    /// [`Problem::evaluate_with_metrics`], behave alike, so that the hall of fame keeps only
+    /// one of them (for instance two strategies whose parameters differ where it makes no
+    /// difference, so that they make the same trades). Defaults to never: every distinct
+    /// genome counts.
+    fn same_behaviour(&self, a: &Self::Genome, a_metrics: &[f64], b: &Self::Genome, b_metrics: &[f64]) -> bool {
+        let _ = (a, a_metrics, b, b_metrics);
+        false
+    }
+
     /// The niche (family) of `genome`; defaults to a single niche `0`.
     ///
     /// With [`GaConfig::min_niche_share`](crate::GaConfig::min_niche_share) above zero, every

@@ -38,15 +38,13 @@ impl<G: Genome> Scored<G> {
 /// exactly.
 impl<G: Genome> PartialEq for Scored<G> {
     fn eq(&self, other: &Self) -> bool {
-        self.genome == other.genome
-            && self.fitness == other.fitness
-            && self.metrics.len() == other.metrics.len()
-            && self
-                .metrics
-                .iter()
-                .zip(&other.metrics)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
+        self.genome == other.genome && self.fitness == other.fitness && same_metrics(&self.metrics, &other.metrics)
     }
+}
+
+/// Whether two metric vectors are equal bit for bit (so NaN equals NaN).
+pub(crate) fn same_metrics(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits())
 }
 
 impl<G: Genome> Eq for Scored<G> {}

@@ -270,6 +270,16 @@ impl Problem for TradingProblem {
         }
     }
 
+    /// Two strategies of one family with equal fitness behave alike when their training
+    /// statistics ([`KeyStats`]: Sharpe, return, drawdown, trades) are equal to the last bit:
+    /// parameters that differ only where they change no trade. The hall of fame keeps one.
+    fn same_behaviour(&self, a: &Genome, a_metrics: &[f64], b: &Genome, b_metrics: &[f64]) -> bool {
+        a.seed == b.seed
+            && !a_metrics.is_empty()
+            && a_metrics.len() == b_metrics.len()
+            && a_metrics.iter().zip(b_metrics).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
     fn niche(&self, genome: &Genome) -> u32 {
         self.family(&genome.seed).map(|(i, _)| i as u32).unwrap_or(u32::MAX)
     }
