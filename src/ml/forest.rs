@@ -644,6 +644,8 @@ impl<'a, const N: usize> Grower<'a, N> {
             left_s: 0.0,
             score: f64::NEG_INFINITY,
         };
+        // min_leaf <= lw <= total_w - min_leaf, as one unsigned comparison.
+        let span = total_w.checked_sub(min_leaf.saturating_mul(2))?;
         let edges = self.edges[feature].len().min(MAX_BINS);
         for (b, (&w, &s)) in hist_w[..edges].iter().zip(&hist_s[..edges]).enumerate() {
             lw += w;
@@ -651,7 +653,9 @@ impl<'a, const N: usize> Grower<'a, N> {
             let rw = total_w - lw;
             let rs = total_s - ls;
             let score = ls * ls * self.inverse[lw as usize] + rs * rs * self.inverse[rw as usize];
-            if w != 0 && lw >= min_leaf && rw >= min_leaf && score > best.score {
+            // An empty bin repeats the previous bin's split and score exactly, so the strict
+            // comparison already skips it.
+            if lw.wrapping_sub(min_leaf) <= span && score > best.score {
                 best = Split {
                     feature,
                     bin: b,
