@@ -53,7 +53,8 @@ pub enum ConfigError {
 /// * `min_niche_share`: each niche present in the initial population keeps at least
 ///   `ceil(min_niche_share * population)` slots (0 disables niche protection).
 /// * `seed`: every random draw derives from (seed, generation, slot).
-/// * `hall_of_fame`: how many distinct best genomes ever seen are kept.
+/// * `hall_of_fame`: how many distinct best genomes ever seen are kept (distinct in behaviour
+///   too, as [`Problem::same_behaviour`](crate::Problem::same_behaviour) tells).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GaConfig {
     /// Individuals per generation.
