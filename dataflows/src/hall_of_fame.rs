@@ -16,7 +16,7 @@ pub struct HallOfFameEntry<G: Genome> {
     pub fitness: Fitness,
     /// The metrics of its evaluation ([`Scored::metrics`]; empty in checkpoints written
     /// before they were kept).
-    #[serde(default)]
+    #[serde(default, with = "metrics_serde")]
     pub metrics: Vec<f64>,
     /// The generation in which it (last) entered the hall of fame.
     pub generation: u64,
@@ -32,6 +32,53 @@ impl<G: Genome> PartialEq for HallOfFameEntry<G> {
 }
 
 impl<G: Genome> Eq for HallOfFameEntry<G> {}
+
+/// Metrics as serialised: in a human-readable format (the JSON of checkpoints) a value that is
+/// not finite is written as the string `"NaN"`, `"inf"` or `"-inf"`, since JSON has no such
+/// numbers (`serde_json` would write `null` and fail to read it back); in a binary format
+/// (between processes) every value is an `f64`.
+mod metrics_serde {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// One metric in a human-readable format.
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Readable {
+        Number(f64),
+        Named(String),
+    }
+
+    pub fn serialize<S: Serializer>(metrics: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
+        if !serializer.is_human_readable() {
+            return metrics.serialize(serializer);
+        }
+        serializer.collect_seq(metrics.iter().map(|&m| match m {
+            m if m.is_finite() => Readable::Number(m),
+            m if m.is_nan() => Readable::Named("NaN".into()),
+            m if m > 0.0 => Readable::Named("inf".into()),
+            _ => Readable::Named("-inf".into()),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f64>, D::Error> {
+        if !deserializer.is_human_readable() {
+            return Vec::<f64>::deserialize(deserializer);
+        }
+        Vec::<Readable>::deserialize(deserializer)?
+            .into_iter()
+            .map(|m| match m {
+                Readable::Number(m) => Ok(m),
+                Readable::Named(name) => match name.as_str() {
+                    "NaN" => Ok(f64::NAN),
+                    "inf" => Ok(f64::INFINITY),
+                    "-inf" => Ok(f64::NEG_INFINITY),
+                    _ => Err(D::Error::custom(format!("`{name}` is not a metric"))),
+                },
+            })
+            .collect()
+    }
+}
 
 /// The hall of fame after one generation (an element of the hall-of-fame stream).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +229,32 @@ mod tests {
         let mut small = Vec::new();
         update_hall_of_fame(&Numbers, &mut small, &generation, 1, 3);
         assert_eq!(genomes(&small), vec![(1, 1), (6, 1), (5, 1)]);
+    }
+
+    #[test]
+    fn metrics_survive_json_and_binary_round_trips() {
+        let computed_nan = f64::from_bits(0xfff8_0000_0000_0001);
+        let entry = HallOfFameEntry {
+            genome: 3u32,
+            fitness: Fitness::new(1.5),
+            metrics: vec![computed_nan, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.1, 1e300],
+            generation: 2,
+        };
+        let json = serde_json::to_string(&entry).unwrap();
+        assert!(json.contains(r#"["NaN","inf","-inf",-0.0,0.1,1e+300]"#), "{json}");
+        let back: HallOfFameEntry<u32> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, entry);
+        assert_eq!(back.metrics[3].to_bits(), (-0.0f64).to_bits());
+        let binary = bincode::serialize(&entry).unwrap();
+        let back: HallOfFameEntry<u32> = bincode::deserialize(&binary).unwrap();
+        assert_eq!(back.metrics[0].to_bits(), computed_nan.to_bits());
+        // Entries of checkpoints written before the metrics were kept.
+        let old: HallOfFameEntry<u32> = serde_json::from_str(r#"{"genome":3,"fitness":1.5,"generation":2}"#).unwrap();
+        assert!(old.metrics.is_empty());
+        let wrong = serde_json::from_str::<HallOfFameEntry<u32>>(
+            r#"{"genome":3,"fitness":1.5,"metrics":["x"],"generation":2}"#,
+        );
+        assert!(wrong.unwrap_err().to_string().contains("`x` is not a metric"));
     }
 
     #[test]

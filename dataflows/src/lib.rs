@@ -76,7 +76,7 @@ pub use dataflow::{evolve, DataflowError, EvolutionStreams};
 pub use fitness::Fitness;
 pub use hall_of_fame::{HallOfFame, HallOfFameEntry};
 pub use problem::{Genome, Problem};
-pub use report::{EvolutionResult, GenerationReport, GenerationStats, NicheCount, Scored, StopReason};
+pub use report::{same_metrics, EvolutionResult, GenerationReport, GenerationStats, NicheCount, Scored, StopReason};
 pub use rng::Rng;
 pub use routing::Router;
 pub use run::{run, RunOutcome};

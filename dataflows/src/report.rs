@@ -42,9 +42,13 @@ impl<G: Genome> PartialEq for Scored<G> {
     }
 }
 
-/// Whether two metric vectors are equal bit for bit (so NaN equals NaN).
-pub(crate) fn same_metrics(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits())
+/// Whether two metric vectors are equal: bit for bit (`0.0` is not `-0.0`), except that any
+/// NaN equals any NaN (a NaN's payload does not survive every serialisation).
+pub fn same_metrics(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
 }
 
 impl<G: Genome> Eq for Scored<G> {}

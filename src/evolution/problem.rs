@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use evoflow_dataflows::{Fitness, Problem, Rng};
+use evoflow_dataflows::{same_metrics, Fitness, Problem, Rng};
 
 use super::objective::{fitness, Constraints, Objective};
 use crate::backtest::{BacktestConfig, BacktestContext, BacktestError, Stats};
@@ -274,10 +274,7 @@ impl Problem for TradingProblem {
     /// statistics ([`KeyStats`]: Sharpe, return, drawdown, trades) are equal to the last bit:
     /// parameters that differ only where they change no trade. The hall of fame keeps one.
     fn same_behaviour(&self, a: &Genome, a_metrics: &[f64], b: &Genome, b_metrics: &[f64]) -> bool {
-        a.seed == b.seed
-            && !a_metrics.is_empty()
-            && a_metrics.len() == b_metrics.len()
-            && a_metrics.iter().zip(b_metrics).all(|(x, y)| x.to_bits() == y.to_bits())
+        a.seed == b.seed && !a_metrics.is_empty() && same_metrics(a_metrics, b_metrics)
     }
 
     fn niche(&self, genome: &Genome) -> u32 {
