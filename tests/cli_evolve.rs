@@ -334,6 +334,7 @@ fn bad_flags_give_clear_errors() {
         "unknown objective `luck`",
     );
     fails_with(&["evolve", "--db", &db, "--test-fraction", "1.5"], "--test-fraction");
+    fails_with(&["evolve", "--no-store", "--run-id", ""], "invalid run id ``");
     let hosts = dir.path().join("one.txt");
     std::fs::write(&hosts, "127.0.0.1:1\n").unwrap();
     let hosts = hosts.display().to_string();

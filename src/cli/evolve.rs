@@ -197,6 +197,10 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         .load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))?;
     let label = args.market.label(Some(evoflow::market::sample::DEFAULT_SAMPLE));
     let mut settings = args.settings(&label)?;
+    // A run id names the run in storage and in output, stored or not.
+    if let Some(id) = &args.run_id {
+        storage::validate_name("run id", id)?;
+    }
 
     // Only the coordinator opens storage for writing; other processes never touch it.
     let mut store: Option<Box<dyn Storage>> = None;
