@@ -5,7 +5,9 @@
 //! standardised; the forest sees its 3 principal components, the SVM 8 standardised
 //! features and the sign of the forward return. `forest_fit_100_trees` grows 100 trees of
 //! depth 5 (a random genome grows about 105 per retraining, of depth 3-7);
-//! `forest_predict_100_trees` predicts the 250 bars up to the next retraining.
+//! `forest_predict_100_trees` predicts the 250 bars up to the next retraining, and
+//! `forest_fit_predict_100_trees` does both at once as `pca_tree_quantile` does (the rows
+//! go down each tree as it grows).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use evoflow::market::sample::load_sample;
@@ -46,6 +48,9 @@ fn bench_models(c: &mut Criterion) {
     });
     group.bench_function("forest_predict_100_trees", |b| {
         b.iter(|| forest.predict_rows(&target_components))
+    });
+    group.bench_function("forest_fit_predict_100_trees", |b| {
+        b.iter(|| Forest::fit_predict(&components, &y, &params, &target_components))
     });
     group.bench_function("linear_svm_fit_8_features", |b| {
         b.iter(|| LinearSvm::fit(&svm_x, &labels, &SvmParams::default()))

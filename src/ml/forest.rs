@@ -45,7 +45,7 @@ pub const MAX_BINS: usize = 32;
 /// While a tree grows, each sampled row travels as one record (its bins, weight and
 /// weighted target) that the partitions move, so every node reads its rows contiguously;
 /// prediction sends all rows down each tree at once as bitsets ([`Forest::predict_rows`]),
-/// or down each tree as it grows, without keeping the trees ([`Forest::fit_predict`]).
+/// or down each tree once it is grown, without keeping the trees ([`Forest::fit_predict`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
     trees: Vec<Tree>,
@@ -96,9 +96,9 @@ impl Forest {
     }
 
     /// The predictions of the forest [`Forest::fit`] would fit, for every row of `x_new`
-    /// (the same values as its [`Forest::predict_rows`]), without keeping the forest: each
-    /// tree sends the rows down as it grows (the sets of [`Forest::predict_rows`]) and is
-    /// dropped.
+    /// (the same values as its [`Forest::predict_rows`]), without keeping the forest: once
+    /// grown, each tree sends the rows down (as sets, as [`Forest::predict_rows`] does) and
+    /// is dropped.
     pub fn fit_predict(x: &Matrix, y: &[f64], params: &ForestParams, x_new: &Matrix) -> Result<Vec<f64>, ForestError> {
         Ok(grow_forest(x, y, params, Some(x_new))?.1)
     }
@@ -120,11 +120,7 @@ impl Forest {
         }
         let sets = RowSets::new(x, &self.edges);
         for tree in &self.trees {
-            // Words of 64 rows go down the tree independently (a row's leaf is found within
-            // its word).
-            for word in 0..sets.words {
-                tree.add_leaf_values(0, sets.all(word), word, &sets, &mut out);
-            }
+            add_tree_values(&tree.nodes, &sets, &mut out);
         }
         let count = self.trees.len() as f64;
         out.iter_mut().for_each(|o| *o /= count);
@@ -205,28 +201,36 @@ impl RowSets {
     }
 }
 
-impl Tree {
-    /// Adds the value of every leaf under node `i` to the rows of `set`, the rows of word
-    /// `word` (rows `64 * word ..`) that reach node `i`.
-    fn add_leaf_values(&self, i: usize, set: u64, word: usize, sets: &RowSets, out: &mut [f64]) {
-        let node = self.nodes[i];
-        if node.feature == LEAF {
-            let mut bits = set;
-            while bits != 0 {
-                out[word * 64 + bits.trailing_zeros() as usize] += node.value;
-                bits &= bits - 1;
-            }
-            return;
-        }
-        let left = sets.left(node.feature as usize, node.bin as usize)[word];
-        if set & left != 0 {
-            self.add_leaf_values(node.left as usize, set & left, word, sets, out);
-        }
-        if set & !left != 0 {
-            self.add_leaf_values(node.right as usize, set & !left, word, sets, out);
-        }
+/// Adds the value of the tree of `nodes` (root first) to `out` for every row of `sets`. Words
+/// of 64 rows go down the tree independently (a row's leaf is found within its word).
+fn add_tree_values(nodes: &[Node], sets: &RowSets, out: &mut [f64]) {
+    for word in 0..sets.words {
+        add_leaf_values(nodes, 0, sets.all(word), word, sets, out);
     }
+}
 
+/// Adds the value of every leaf under `nodes[i]` to the rows of `set`, the rows of word
+/// `word` (rows `64 * word ..`) that reach node `i`.
+fn add_leaf_values(nodes: &[Node], i: usize, set: u64, word: usize, sets: &RowSets, out: &mut [f64]) {
+    let node = nodes[i];
+    if node.feature == LEAF {
+        let mut bits = set;
+        while bits != 0 {
+            out[word * 64 + bits.trailing_zeros() as usize] += node.value;
+            bits &= bits - 1;
+        }
+        return;
+    }
+    let left = sets.left(node.feature as usize, node.bin as usize)[word];
+    if set & left != 0 {
+        add_leaf_values(nodes, node.left as usize, set & left, word, sets, out);
+    }
+    if set & !left != 0 {
+        add_leaf_values(nodes, node.right as usize, set & !left, word, sets, out);
+    }
+}
+
+impl Tree {
     fn predict(&self, row: &[f64]) -> f64 {
         let mut node = self.nodes[0];
         while node.feature != LEAF {
@@ -312,7 +316,9 @@ fn fit_with<const N: usize>(
         })
         .collect();
     let mut grower = Grower::<N>::new(&edges, n, params);
-    grower.targets = x_new.map(|x_new| Targets::new(RowSets::new(x_new, &edges)));
+    // With rows to predict, each tree adds its values to their sums once grown, and is dropped.
+    let targets = x_new.map(|x_new| RowSets::new(x_new, &edges));
+    let mut sums = vec![0.0; targets.as_ref().map_or(0, |t| t.rows)];
     let mut weight = vec![0u32; n];
     let mut trees = Vec::new();
     for _ in 0..params.trees {
@@ -332,20 +338,18 @@ fn fit_with<const N: usize>(
         let total_w = records[..kept].iter().map(|r| r.weight).sum();
         let total_s = records[..kept].iter().map(|r| r.weighted_y).sum();
         grower.grow_tree(kept, total_w, total_s);
-        if grower.targets.is_none() {
-            trees.push(Tree {
+        match &targets {
+            Some(sets) => add_tree_values(&grower.nodes, sets, &mut sums),
+            None => trees.push(Tree {
                 nodes: grower.nodes.clone(),
-            });
+            }),
         }
     }
-    let predictions = grower.targets.take().map_or_else(Vec::new, |t| {
+    if params.trees > 0 {
         let count = params.trees as f64;
-        t.sum
-            .into_iter()
-            .map(|s| if params.trees == 0 { s } else { s / count })
-            .collect()
-    });
-    (Forest { trees, edges }, predictions)
+        sums.iter_mut().for_each(|s| *s /= count);
+    }
+    (Forest { trees, edges }, sums)
 }
 
 /// Draws a bootstrap sample of `weight.len()` rows with replacement: `weight[r]` counts the
@@ -447,58 +451,6 @@ struct Grower<'a, const N: usize> {
     rng: Rng,
     /// The nodes of the tree being grown.
     nodes: Vec<Node>,
-    /// Rows to predict as the trees grow ([`Forest::fit_predict`]).
-    targets: Option<Targets>,
-}
-
-/// The rows [`Forest::fit_predict`] predicts while the trees grow: their sets, the set of
-/// those reaching each node on the path to the node being grown, and the sum of the values of
-/// the leaves they reached so far.
-struct Targets {
-    sets: RowSets,
-    /// `sets.words` words per depth: the rows reaching the node at that depth.
-    path: Vec<u64>,
-    sum: Vec<f64>,
-}
-
-impl Targets {
-    fn new(sets: RowSets) -> Targets {
-        let path = (0..sets.words).map(|word| sets.all(word)).collect();
-        Targets {
-            sum: vec![0.0; sets.rows],
-            path,
-            sets,
-        }
-    }
-
-    /// Sends the rows at `depth` to its child on the `left` (or right) of a split on edge
-    /// `bin` of `feature`: they become the rows at `depth + 1`.
-    #[inline]
-    fn descend(&mut self, depth: usize, feature: usize, bin: usize, left: bool) {
-        let words = self.sets.words;
-        if self.path.len() < (depth + 2) * words {
-            self.path.resize((depth + 2) * words, 0);
-        }
-        let (above, below) = self.path.split_at_mut((depth + 1) * words);
-        let flip = if left { 0 } else { u64::MAX };
-        let goes = self.sets.left(feature, bin);
-        for ((child, &parent), &go) in below.iter_mut().zip(&above[depth * words..]).zip(goes) {
-            *child = parent & (go ^ flip);
-        }
-    }
-
-    /// Adds `value` to the rows at `depth` (a leaf).
-    #[inline]
-    fn add(&mut self, depth: usize, value: f64) {
-        let words = self.sets.words;
-        for (word, &set) in self.path[depth * words..(depth + 1) * words].iter().enumerate() {
-            let mut bits = set;
-            while bits != 0 {
-                self.sum[word * 64 + bits.trailing_zeros() as usize] += value;
-                bits &= bits - 1;
-            }
-        }
-    }
 }
 
 /// A candidate split: feature, last bin going left, left weight and weighted target sum, and
@@ -529,7 +481,6 @@ impl<'a, const N: usize> Grower<'a, N> {
             order: (0..features).collect(),
             rng: Rng::from_seed(params.seed),
             nodes: Vec::new(),
-            targets: None,
         }
     }
 
@@ -547,15 +498,10 @@ impl<'a, const N: usize> Grower<'a, N> {
         let leaf = Node::leaf(total_w, total_s);
         let value = leaf.value;
         self.nodes.push(leaf);
-        let best = if self.stops(depth, total_w) {
-            None
-        } else {
-            self.best_split(start, end, depth, total_w, total_s)
-        };
-        let Some(best) = best else {
-            if let Some(targets) = &mut self.targets {
-                targets.add(depth, value);
-            }
+        if self.stops(depth, total_w) {
+            return index;
+        }
+        let Some(best) = self.best_split(start, end, depth, total_w, total_s) else {
             return index;
         };
         let (right_w, right_s) = (total_w - best.left_w, total_s - best.left_s);
@@ -565,13 +511,7 @@ impl<'a, const N: usize> Grower<'a, N> {
         } else {
             self.partition(start, end, depth, best.feature, best.bin)
         };
-        if let Some(targets) = &mut self.targets {
-            targets.descend(depth, best.feature, best.bin, true);
-        }
         let left = self.grow(start, mid, depth + 1, best.left_w, best.left_s);
-        if let Some(targets) = &mut self.targets {
-            targets.descend(depth, best.feature, best.bin, false);
-        }
         let right = self.grow(mid, end, depth + 1, right_w, right_s);
         self.nodes[index as usize] = Node {
             feature: best.feature as u32,

@@ -21,7 +21,7 @@ pub use super::ml_features::RETRAIN_EVERY;
 /// (a cross-validation committee). The position is the mean of the members' ±1 votes.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 2.3 ms at default genes, 6.2 ms with every gene at its maximum; a random
+/// 2-core machine): 1.5 ms at default genes, 5.8 ms with every gene at its maximum; a random
 /// genome on the 3,500 training bars of `evolve` averages about 1.6 ms (see
 /// [`Strategy::relative_cost`]).
 pub struct LinearSvcClassifier;

@@ -24,10 +24,10 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// lies into the tail: `ceil(b * (p - qh) / (1 - qh)) / b`.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 9.8 ms at default genes, 80 ms with every gene at its maximum (200 trees
+/// 2-core machine): 9.1 ms at default genes, 75 ms with every gene at its maximum (200 trees
 /// of depth 7 on 500 rows, 20 retrainings); a random genome on the 3,500 training bars of
-/// `evolve` averages about 12 ms, growing the forests two thirds of it (see
-/// [`Strategy::relative_cost`]).
+/// `evolve` averages about 11 ms, growing the forests (and predicting as they grow) three
+/// quarters of it (see [`Strategy::relative_cost`]).
 pub struct PcaTreeQuantile;
 
 static GENES: [GeneSpec; 6] = [
