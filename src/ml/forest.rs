@@ -100,6 +100,12 @@ impl Forest {
     /// grown, each tree sends the rows down (as sets, as [`Forest::predict_rows`] does) and
     /// is dropped.
     pub fn fit_predict(x: &Matrix, y: &[f64], params: &ForestParams, x_new: &Matrix) -> Result<Vec<f64>, ForestError> {
+        if x_new.cols() != x.cols() {
+            return Err(ForestError::ColumnsDiffer {
+                fitted: x.cols(),
+                given: x_new.cols(),
+            });
+        }
         Ok(grow_forest(x, y, params, Some(x_new))?.1)
     }
 
@@ -266,6 +272,8 @@ pub const MAX_FEATURES: usize = 60;
 pub enum ForestError {
     #[error("a forest takes at most {MAX_FEATURES} features, got {features}")]
     TooManyFeatures { features: usize },
+    #[error("the rows to predict have {given} features, the training rows {fitted}")]
+    ColumnsDiffer { fitted: usize, given: usize },
 }
 
 /// Grows the forest of [`Forest::fit`]: the forest (its trees kept unless `x_new` is given)
@@ -826,6 +834,14 @@ mod tests {
                 Forest::fit_predict(&x, &y, &p, &x).expect("k <= 9"),
                 predicted,
                 "case {case}"
+            );
+            let other_width = Matrix::from_rows(k + 1, std::iter::empty());
+            assert_eq!(
+                Forest::fit_predict(&x, &y, &p, &other_width),
+                Err(ForestError::ColumnsDiffer {
+                    fitted: k,
+                    given: k + 1
+                })
             );
         }
     }
