@@ -1,6 +1,6 @@
 //! `Pca`: principal components from an eigendecomposition (Householder + QL) of the covariance matrix.
 
-use super::matrix::{dot, Matrix};
+use super::matrix::{dot4, Matrix};
 
 /// The first `k` principal axes of the training rows, and their mean.
 ///
@@ -98,20 +98,6 @@ impl Pca {
     pub fn variances(&self) -> &[f64] {
         &self.variances
     }
-}
-
-/// The dot product of two equally long slices, summed in four interleaved lanes (which the
-/// compiler can keep in vector registers) and then added.
-fn dot4(a: &[f64], b: &[f64]) -> f64 {
-    let mut lanes = [0.0; 4];
-    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail = dot(a4.remainder(), b4.remainder());
-    for (x, y) in a4.zip(b4) {
-        for lane in 0..4 {
-            lanes[lane] += x[lane] * y[lane];
-        }
-    }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
 /// Eigenvalues and eigenvectors (as the columns of the returned matrix) of a symmetric
