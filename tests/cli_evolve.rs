@@ -335,6 +335,10 @@ fn bad_flags_give_clear_errors() {
     );
     fails_with(&["evolve", "--db", &db, "--test-fraction", "1.5"], "--test-fraction");
     fails_with(&["evolve", "--no-store", "--run-id", ""], "invalid run id ``");
+    fails_with(
+        &["evolve", "--no-store", "--population", "2"],
+        "--elitism (2) must be smaller than --population (2)",
+    );
     let hosts = dir.path().join("one.txt");
     std::fs::write(&hosts, "127.0.0.1:1\n").unwrap();
     let hosts = hosts.display().to_string();

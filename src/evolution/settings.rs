@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use evoflow_dataflows::GaConfig;
+use evoflow_dataflows::{ConfigError, GaConfig};
 
 use super::objective::{Constraints, Objective};
 use crate::backtest::BacktestConfig;
@@ -25,9 +25,24 @@ pub enum EvolveError {
     #[error("{0}")]
     NoFamilies(String),
     #[error(transparent)]
-    Ga(#[from] evoflow_dataflows::ConfigError),
-    #[error(transparent)]
     Backtest(#[from] crate::backtest::BacktestError),
+}
+
+/// A GA setting's error, told with the `evolve` flag it comes from (the niche share, crossover
+/// and mutation rates have no flag: they are evoflow's constants).
+fn told_with_flag(error: ConfigError) -> EvolveError {
+    EvolveError::Invalid(match error {
+        ConfigError::PopulationTooSmall(population) => {
+            format!("--population must be at least 2, got {population}")
+        }
+        ConfigError::NoGenerations => "--generations must be at least 1, got 0".to_string(),
+        ConfigError::ElitismTooLarge { elitism, population } => {
+            format!("--elitism ({elitism}) must be smaller than --population ({population})")
+        }
+        ConfigError::TournamentTooSmall => "--tournament-size must be at least 1, got 0".to_string(),
+        ConfigError::ZeroPatience => "--patience must be at least 1 generation, got 0".to_string(),
+        other => other.to_string(),
+    })
 }
 
 /// Everything that decides a run's result (so it is stored with the run and reused on resume).
@@ -48,7 +63,7 @@ pub struct EvolveSettings {
 impl EvolveSettings {
     /// Checks every field; the first problem is returned with the flag it came from.
     pub fn validate(&self) -> Result<(), EvolveError> {
-        self.ga.validate()?;
+        self.ga.validate().map_err(told_with_flag)?;
         self.backtest.validate()?;
         if !(0.0..=0.9).contains(&self.test_fraction) || !self.test_fraction.is_finite() {
             return Err(EvolveError::Invalid(format!(
