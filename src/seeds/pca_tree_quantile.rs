@@ -15,9 +15,11 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// 5-bar forward return is already known (t + 5 <= r): a standard scaler on all 15 engineered
 /// features, PCA to `pca_components` components, and a random forest ([`crate::ml::Forest`]:
 /// Breiman's, on bootstrap samples with one random candidate component per split (mtry =
-/// max(1, ⌊components / 3⌋)), 32-bin histogram splits, seeded from the genome's bits) of
-/// `n_estimators` trees of depth at most `tree_depth` (levels of splits, as scikit-learn's
-/// `max_depth`) regressing the forward return.
+/// max(1, ⌊components / 3⌋)), 32-bin histogram splits) of `n_estimators` trees of depth at
+/// most `tree_depth` (levels of splits, as scikit-learn's `max_depth`) regressing the forward
+/// return. The forest is seeded from the four genes that shape it (components, depth, trees,
+/// window) and the retraining bar, so genomes differing only in `signal_quantile` or
+/// `quantile_bins` trade on the same predictions.
 /// Each bar's prediction is ranked within the last `feature_window` predictions (percentile
 /// p). With qh = max(q, 1 - q) for q = `signal_quantile`: long when p > qh, short when
 /// p < 1 - qh, flat between; the size is quantised into `quantile_bins` steps by how far p
@@ -71,7 +73,7 @@ impl Strategy for PcaTreeQuantile {
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (components, depth, trees, q, window, bins) = (int(g[0]), int(g[1]), int(g[2]), g[3], int(g[4]), int(g[5]));
-        let seed = Genome::new(self.name(), g.clone()).stable_hash();
+        let seed = Genome::new(self.name(), vec![g[0], g[1], g[2], g[4]]).stable_hash();
         let fail = |message: String| StrategyError::Failed {
             strategy: self.name().to_string(),
             message,
@@ -124,5 +126,35 @@ impl Strategy for PcaTreeQuantile {
             })
             .collect();
         Ok(finish(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::sample::load_sample;
+
+    /// The forest depends on its own genes only: `signal_quantile` q and 1 - q give the same
+    /// signal, and other `quantile_bins` only change the sizes, never the side.
+    #[test]
+    fn the_signal_genes_do_not_reseed_the_forest() {
+        let data = load_sample("eurusd-1h").unwrap().slice(0..1500);
+        let signal = |q: f64, bins: f64| {
+            PcaTreeQuantile
+                .signal(&data, &[3.0, 4.0, 20.0, q, 150.0, bins])
+                .unwrap()
+        };
+        let base = signal(0.7, 3.0);
+        assert!(base.iter().any(|&s| s != 0.0), "the forest trades");
+        assert!(signal(0.3, 3.0) == base, "q = 0.3 and q = 0.7 trade differently");
+        let coarser = signal(0.7, 2.0);
+        assert!(coarser != base, "two steps size differently from three");
+        let sides = |signal: &[f64]| {
+            signal
+                .iter()
+                .map(|&x| i8::from(x > 0.0) - i8::from(x < 0.0))
+                .collect::<Vec<_>>()
+        };
+        assert!(sides(&coarser) == sides(&base), "quantile_bins changed a side");
     }
 }
