@@ -61,24 +61,22 @@ impl Strategy for NadarayaWatson {
         let scale = horizon_scale(&data.bars.timestamp_ms);
         let mut kernels = KernelCache::new(gaussian);
 
-        let mut estimate = vec![f64::NAN; n];
-        for i in 0..n {
-            if !(vs[i].is_finite() && vl[i].is_finite()) || vl[i] <= 0.0 {
-                continue;
-            }
-            let ratio = (vs[i] / vl[i]).clamp(0.5, 2.0);
-            let h = (bandwidth * ratio.powf(adapt)).round().max(2.0) as usize;
-            let w = kernels.weights(h);
-            if w.len() > i + 1 {
-                continue;
-            }
-            let (mut num, mut den) = (0.0, 0.0);
-            for (j, wj) in w.iter().enumerate() {
-                num += wj * close[i - j];
-                den += wj;
-            }
-            estimate[i] = num / den;
-        }
+        // The bandwidth of each bar (0: no estimate there: no volatility yet, or too few bars).
+        let bandwidths: Vec<usize> = (0..n)
+            .map(|i| {
+                if !(vs[i].is_finite() && vl[i].is_finite()) || vl[i] <= 0.0 {
+                    return 0;
+                }
+                let ratio = (vs[i] / vl[i]).clamp(0.5, 2.0);
+                let h = (bandwidth * ratio.powf(adapt)).round().max(2.0) as usize;
+                if kernels.weights(h).len() > i + 1 {
+                    0
+                } else {
+                    h
+                }
+            })
+            .collect();
+        let estimate = estimates(close, &bandwidths, &mut kernels);
 
         let mut smooth = f64::NAN;
         for i in base_h..n {
@@ -101,10 +99,48 @@ impl Strategy for NadarayaWatson {
     }
 }
 
-/// Kernel weight tables by integer bandwidth, built on first use.
+/// The kernel estimate at every bar with a bandwidth (`bandwidths[i]` > 0, its weights no
+/// longer than i + 1 lags): the weighted mean of closes i, i-1, …; NaN elsewhere.
+fn estimates(close: &[f64], bandwidths: &[usize], kernels: &mut KernelCache) -> Vec<f64> {
+    let n = close.len();
+    let mut estimate = vec![f64::NAN; n];
+    let mut i = 0;
+    while i < n {
+        let h = bandwidths[i];
+        if h == 0 {
+            i += 1;
+            continue;
+        }
+        let (w, den) = kernels.weights_and_sum(h);
+        // Four bars of the same bandwidth are summed side by side (each in its own order,
+        // lag 0 first, as one bar alone), so their additions overlap.
+        if i + 4 <= n && bandwidths[i + 1..i + 4].iter().all(|&b| b == h) {
+            let mut num = [0.0; 4];
+            for (j, &wj) in w.iter().enumerate() {
+                for (lane, sum) in num.iter_mut().enumerate() {
+                    *sum += wj * close[i + lane - j];
+                }
+            }
+            for (lane, sum) in num.into_iter().enumerate() {
+                estimate[i + lane] = sum / den;
+            }
+            i += 4;
+        } else {
+            let mut num = 0.0;
+            for (j, &wj) in w.iter().enumerate() {
+                num += wj * close[i - j];
+            }
+            estimate[i] = num / den;
+            i += 1;
+        }
+    }
+    estimate
+}
+
+/// Kernel weight tables by integer bandwidth, with their sums, built on first use.
 struct KernelCache {
     gaussian: bool,
-    tables: Vec<Option<Vec<f64>>>,
+    tables: Vec<Option<(Vec<f64>, f64)>>,
 }
 
 impl KernelCache {
@@ -117,18 +153,74 @@ impl KernelCache {
 
     /// Weights for lags 0, 1, … at bandwidth `h`.
     fn weights(&mut self, h: usize) -> &[f64] {
+        self.weights_and_sum(h).0
+    }
+
+    /// Weights for lags 0, 1, … at bandwidth `h`, and their sum (added lag 0 first).
+    fn weights_and_sum(&mut self, h: usize) -> (&[f64], f64) {
         if self.tables.len() <= h {
             self.tables.resize(h + 1, None);
         }
         let gaussian = self.gaussian;
-        self.tables[h].get_or_insert_with(|| {
+        let (weights, sum) = self.tables[h].get_or_insert_with(|| {
             let hf = h as f64;
-            if gaussian {
+            let weights: Vec<f64> = if gaussian {
                 let len = (GAUSSIAN_SUPPORT * hf).ceil() as usize + 1;
                 (0..len).map(|j| (-0.5 * (j as f64 / hf).powi(2)).exp()).collect()
             } else {
                 (0..h).map(|j| 1.0 - (j as f64 / hf).powi(2)).collect()
+            };
+            let sum = weights.iter().fold(0.0, |sum, w| sum + w);
+            (weights, sum)
+        });
+        (weights, *sum)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evoflow_dataflows::Rng;
+
+    /// Summing four bars side by side gives every bar exactly (bit for bit) what summing it
+    /// alone gives: runs of one bandwidth, changes, gaps, both kernels.
+    #[test]
+    fn estimates_are_the_plain_weighted_means() {
+        let mut rng = Rng::from_seed(4);
+        for case in 0..40 {
+            let n = 50 + rng.index(300);
+            let close: Vec<f64> = (0..n).map(|_| 100.0 + 10.0 * rng.next_f64()).collect();
+            let gaussian = case % 2 == 0;
+            let mut kernels = KernelCache::new(gaussian);
+            let mut h = 2 + rng.index(10);
+            let bandwidths: Vec<usize> = (0..n)
+                .map(|i| {
+                    if rng.index(8) == 0 {
+                        h = 2 + rng.index(10);
+                    }
+                    let usable = rng.index(20) != 0 && kernels.weights(h).len() <= i + 1;
+                    if usable {
+                        h
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let got = estimates(&close, &bandwidths, &mut kernels);
+            for (i, &h) in bandwidths.iter().enumerate() {
+                let expected = if h == 0 {
+                    f64::NAN
+                } else {
+                    let w = kernels.weights(h).to_vec();
+                    let (mut num, mut den) = (0.0, 0.0);
+                    for (j, wj) in w.iter().enumerate() {
+                        num += wj * close[i - j];
+                        den += wj;
+                    }
+                    num / den
+                };
+                assert_eq!(got[i].to_bits(), expected.to_bits(), "case {case} bar {i} h {h}");
             }
-        })
+        }
     }
 }
