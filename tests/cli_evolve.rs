@@ -41,6 +41,13 @@ fn base_args(db: &Path) -> Vec<String> {
     .collect()
 }
 
+/// [`base_args`] on one worker thread (by default a process has a worker per CPU).
+fn one_worker(db: &Path) -> Vec<String> {
+    let mut args = base_args(db);
+    args.extend(["-w".to_string(), "1".to_string()]);
+    args
+}
+
 /// Kills the child when dropped, so a failing test leaves no process behind.
 struct Guard(Child);
 
@@ -155,7 +162,7 @@ fn the_hall_of_fame_lists_each_behaviour_once() {
 #[test]
 fn same_answer_on_one_and_several_threads_and_with_serialization() {
     let dir = tempfile::tempdir().unwrap();
-    let one = answer(&json_of(&run(&base_args(&dir.path().join("w1.duckdb")))));
+    let one = answer(&json_of(&run(&one_worker(&dir.path().join("w1.duckdb")))));
     let mut w3 = base_args(&dir.path().join("w3.duckdb"));
     w3.extend(["-w".to_string(), "3".to_string()]);
     assert_eq!(answer(&json_of(&run(&w3))), one, "-w 3 differs from -w 1");
@@ -167,7 +174,7 @@ fn same_answer_on_one_and_several_threads_and_with_serialization() {
 #[test]
 fn two_processes_give_the_same_answer_as_one_worker() {
     let dir = tempfile::tempdir().unwrap();
-    let one_json = json_of(&run(&base_args(&dir.path().join("w1.duckdb"))));
+    let one_json = json_of(&run(&one_worker(&dir.path().join("w1.duckdb"))));
     let one = answer(&one_json);
     let hosts = hostfile(dir.path(), &free_ports(2));
     let spawn = |p: usize, zerocopy: bool| {

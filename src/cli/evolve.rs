@@ -89,9 +89,10 @@ pub struct EvolveArgs {
     pub no_store: bool,
     #[command(flatten)]
     pub storage: StorageArgs,
-    /// Worker threads per process (timely's -w).
-    #[arg(short = 'w', long = "threads", default_value_t = 1)]
-    pub threads: usize,
+    /// Worker threads per process (timely's -w) [default: the CPUs available to the process].
+    /// With several processes on one host, give each its share.
+    #[arg(short = 'w', long = "threads")]
+    pub threads: Option<usize>,
     /// Number of processes (timely's -n).
     #[arg(short = 'n', long = "processes", default_value_t = 1)]
     pub processes: usize,
@@ -123,6 +124,12 @@ struct JsonOutput<'a> {
     best: &'a [BestStrategy],
 }
 
+/// The CPUs this process may run on (its affinity and cgroup quota), at least 1: the default
+/// number of worker threads, as `sweep` uses every core.
+fn available_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 impl EvolveArgs {
     fn cluster(&self) -> anyhow::Result<ClusterConfig> {
         if !(self.connect_timeout.is_finite() && self.connect_timeout > 0.0) {
@@ -133,7 +140,7 @@ impl EvolveArgs {
             .into());
         }
         let cluster = ClusterConfig {
-            workers: self.threads,
+            workers: self.threads.unwrap_or_else(available_cpus),
             processes: self.processes,
             process: self.process,
             hostfile: self.hostfile.clone(),
