@@ -8,6 +8,12 @@ use thiserror::Error;
 /// The default `--connect-timeout`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The most worker threads one process may run (`-w`). Every worker has channels to every
+/// other worker, so a process's memory and start-up time grow with `-w` times all workers:
+/// 256 workers take about 0.8 s and 150 MB before any work. 1,024 is beyond any machine's
+/// cores and keeps a mistyped `-w 3000` from running the machine out of memory.
+pub const MAX_WORKERS_PER_PROCESS: usize = 1024;
+
 /// The first port used when `--processes > 1` and no hostfile is given (timely's convention).
 pub const DEFAULT_BASE_PORT: u16 = 2101;
 
@@ -284,6 +290,13 @@ impl ClusterConfig {
         if self.workers == 0 {
             return Err(bad("--threads", 0, "must be at least 1".into()));
         }
+        if self.workers > MAX_WORKERS_PER_PROCESS {
+            return Err(bad(
+                "--threads",
+                self.workers,
+                format!("must be at most {MAX_WORKERS_PER_PROCESS} per process"),
+            ));
+        }
         if self.processes == 0 {
             return Err(bad("--processes", 0, "must be at least 1".into()));
         }
@@ -409,6 +422,11 @@ mod tests {
         assert!(err.to_string().starts_with("invalid value \"zero\" for -w"), "{err}");
         let err = ClusterConfig::parse_args(args(&["--threads=0"])).unwrap_err();
         assert_eq!(err.to_string(), "invalid value \"0\" for --threads: must be at least 1");
+        let (config, _) = ClusterConfig::parse_args(args(&["-w", "3000"])).unwrap();
+        assert_eq!(
+            config.validate().unwrap_err().to_string(),
+            "invalid value \"3000\" for --threads: must be at most 1024 per process"
+        );
         let err = ClusterConfig::parse_args(args(&["-n"])).unwrap_err();
         assert_eq!(err.to_string(), "-n needs a value");
         let err = ClusterConfig::parse_args(args(&["--connect-timeout", "-1"])).unwrap_err();
