@@ -388,6 +388,32 @@ fn a_peer_that_never_comes_up_times_out() {
 }
 
 #[test]
+fn processes_given_different_data_refuse_to_run_together() {
+    // The EFS pattern: every process loads the data itself, so a stale copy on one host must
+    // stop the run instead of silently scoring half the genomes on other bars.
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = hostfile(dir.path(), &free_ports(2));
+    let spawn = |p: usize| {
+        let mut args = one_worker(&dir.path().join(format!("x{p}.duckdb")));
+        if p == 1 {
+            set_flag(&mut args, "--data", "sample:eurusd-1h");
+        }
+        args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
+        Guard::spawn(&args)
+    };
+    let mut p1 = spawn(1);
+    let mut p0 = spawn(0);
+    let outputs = [&mut p0, &mut p1].map(|p| wait_output(p, Duration::from_secs(60)));
+    let expected = "error: processes 0 and 1 were started with different settings or data";
+    for out in &outputs {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+        assert!(stderr.contains(expected), "stderr: {stderr}");
+        assert!(out.stdout.is_empty(), "no result printed");
+    }
+}
+
+#[test]
 fn a_peer_that_dies_makes_the_other_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let hosts = hostfile(dir.path(), &free_ports(2));

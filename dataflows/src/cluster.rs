@@ -96,6 +96,38 @@ pub enum ClusterError {
     /// A peer sent an unexpected handshake.
     #[error("unexpected connection handshake: {0}")]
     Handshake(String),
+    /// Two processes run different numbers of worker threads (timely needs the same number in
+    /// every process).
+    #[error(
+        "processes {low} and {high} run {low_workers} and {high_workers} worker threads: every process needs the \
+         same -w (give it explicitly when the hosts have different numbers of CPUs)"
+    )]
+    WorkersDiffer {
+        /// The lower-numbered process.
+        low: usize,
+        /// Its worker threads.
+        low_workers: usize,
+        /// The higher-numbered process.
+        high: usize,
+        /// Its worker threads.
+        high_workers: usize,
+    },
+    /// Two processes would run different evolutions: other GA settings, or a problem with
+    /// another [`Problem::fingerprint`](crate::Problem::fingerprint) (other data or settings).
+    #[error(
+        "processes {low} and {high} were started with different settings or data (run fingerprints {low_fingerprint:016x} \
+         and {high_fingerprint:016x}): start every process with the same flags, apart from -p, and the same market data"
+    )]
+    RunsDiffer {
+        /// The lower-numbered process.
+        low: usize,
+        /// Its run fingerprint.
+        low_fingerprint: u64,
+        /// The higher-numbered process.
+        high: usize,
+        /// Its run fingerprint.
+        high_fingerprint: u64,
+    },
     /// An I/O error while establishing connections (in the message; not a `source`, which
     /// `{:#}` would print again).
     #[error("network error while connecting processes: {0}")]

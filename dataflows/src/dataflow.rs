@@ -75,7 +75,8 @@ pub enum DataflowError {
 
 impl DataflowError {
     /// Whether the error comes from bad input (GA parameters, checkpoint/config mismatch,
-    /// cluster flags, hostfile) rather than from running: a CLI should exit with status 2.
+    /// cluster flags, hostfile, processes started with different flags or data) rather than
+    /// from running: a CLI should exit with status 2.
     pub fn is_usage_error(&self) -> bool {
         use crate::cluster::ClusterError as C;
         match self {
@@ -88,6 +89,8 @@ impl DataflowError {
                     | C::HostfileUnreadable { .. }
                     | C::HostfileLine { .. }
                     | C::HostfileTooShort { .. }
+                    | C::WorkersDiffer { .. }
+                    | C::RunsDiffer { .. }
             ),
             _ => false,
         }

@@ -1,9 +1,10 @@
 //! Starting timely's communication: cluster connections with a timeout, and failing fast on a lost peer.
 //!
-//! timely's own cluster start-up (`networking::create_sockets`) retries forever. Here the
-//! same handshake (process `i` connects to every `j < i` and sends its index as a big-endian
-//! `u64`; it accepts connections from every `j > i`) runs against a deadline, and the
-//! connected sockets are handed to `initialize_networking_from_sockets`. When a peer dies
+//! timely's own cluster start-up (`networking::create_sockets`) retries forever. Here a
+//! similar handshake runs against a deadline: process `i` connects to every `j < i` and sends
+//! its index as a big-endian `u64` (as timely does), then its [`RunHeader`]; `j` answers with
+//! its own header, and both refuse to go on unless the two agree (same worker threads, same
+//! run fingerprint). The connected sockets are handed to `initialize_networking_from_sockets`. When a peer dies
 //! mid-run, timely's network threads panic with "timely communication error"; the hook
 //! installed by [`exit_on_lost_peer`] turns that (and a worker panic in a cluster) into a
 //! clear message and exit status 1 instead of a hang.
@@ -28,10 +29,74 @@ pub const LOST_PEER_EXIT_CODE: i32 = 1;
 /// the same time and a refused attempt (the peer not listening yet) costs little.
 const RETRY: Duration = Duration::from_millis(10);
 
+/// The start of every [`RunHeader`]: "evoflow" and the handshake's version.
+const MAGIC: u64 = u64::from_be_bytes(*b"evoflow\x01");
+
+/// What a process tells every peer it connects to: what must be equal in all processes of a
+/// cluster for the run to work and give the same result as on one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunHeader {
+    /// Worker threads per process (timely indexes workers assuming the same in every process).
+    pub workers: usize,
+    /// A hash of the run's configuration and problem (see [`Problem::fingerprint`](crate::Problem::fingerprint)).
+    pub fingerprint: u64,
+}
+
+impl RunHeader {
+    const LEN: usize = 24;
+
+    fn to_bytes(self) -> [u8; RunHeader::LEN] {
+        let mut bytes = [0u8; RunHeader::LEN];
+        bytes[..8].copy_from_slice(&MAGIC.to_be_bytes());
+        bytes[8..16].copy_from_slice(&(self.workers as u64).to_be_bytes());
+        bytes[16..].copy_from_slice(&self.fingerprint.to_be_bytes());
+        bytes
+    }
+
+    /// The header in `bytes`, or None when they do not start with [`MAGIC`] (another program,
+    /// or an evoflow build with another handshake).
+    fn from_bytes(bytes: &[u8; RunHeader::LEN]) -> Option<RunHeader> {
+        let word = |i: usize| u64::from_be_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        (word(0) == MAGIC).then(|| RunHeader {
+            workers: word(8) as usize,
+            fingerprint: word(16),
+        })
+    }
+
+    /// Whether process `me`, with this header, can run with process `peer`, which sent `theirs`.
+    /// Both sides of a connection reach the same verdict and the same message.
+    pub fn agree(self, me: usize, theirs: RunHeader, peer: usize) -> Result<(), ClusterError> {
+        let ((low, low_header), (high, high_header)) = if me < peer {
+            ((me, self), (peer, theirs))
+        } else {
+            ((peer, theirs), (me, self))
+        };
+        if low_header.workers != high_header.workers {
+            return Err(ClusterError::WorkersDiffer {
+                low,
+                low_workers: low_header.workers,
+                high,
+                high_workers: high_header.workers,
+            });
+        }
+        if low_header.fingerprint != high_header.fingerprint {
+            return Err(ClusterError::RunsDiffer {
+                low,
+                low_fingerprint: low_header.fingerprint,
+                high,
+                high_fingerprint: high_header.fingerprint,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Builds timely's allocators for `cluster` (connecting to the other processes first, with
-/// `cluster.connect_timeout`). Returns the builders and the guard timely must keep alive.
+/// `cluster.connect_timeout`, and checking that they run `cluster.workers` workers each and a
+/// run of the same `fingerprint`). Returns the builders and the guard timely must keep alive.
 pub fn build_communication(
     cluster: &ClusterConfig,
+    fingerprint: u64,
 ) -> Result<(Vec<AllocatorBuilder>, Box<dyn Any + Send>), ClusterError> {
     let addresses = cluster.validate()?;
     if cluster.processes == 1 {
@@ -41,7 +106,17 @@ pub fn build_communication(
             .try_build()
             .map_err(|e| ClusterError::Io(std::io::Error::other(e)));
     }
-    let sockets = connect(&addresses, cluster.process, cluster.connect_timeout, cluster.report)?;
+    let header = RunHeader {
+        workers: cluster.workers,
+        fingerprint,
+    };
+    let sockets = connect(
+        &addresses,
+        cluster.process,
+        header,
+        cluster.connect_timeout,
+        cluster.report,
+    )?;
     let hooks = Hooks::default();
     let process_allocators = if cluster.zerocopy {
         ProcessBuilder::new_bytes_vector(cluster.workers, hooks.refill.clone(), hooks.spill.clone())
@@ -56,11 +131,13 @@ pub fn build_communication(
     ))
 }
 
-/// Connects this process (`me`) to every other one within `timeout`, using timely's
-/// handshake. Element `i` of the result is the socket to process `i` (`None` for `me`).
+/// Connects this process (`me`, announcing `header`) to every other one within `timeout`;
+/// fails unless every peer's header agrees ([`RunHeader::agree`]). Element `i` of the result
+/// is the socket to process `i` (`None` for `me`).
 pub fn connect(
     addresses: &[String],
     me: usize,
+    header: RunHeader,
     timeout: Duration,
     report: bool,
 ) -> Result<Vec<Option<TcpStream>>, ClusterError> {
@@ -74,8 +151,8 @@ pub fn connect(
     let lower: Vec<String> = addresses[..me].to_vec();
     let dialer = thread::Builder::new()
         .name("evoflow:connect".into())
-        .spawn(move || dial_lower(&lower, me, deadline, timeout, report))?;
-    let accepted = accept_higher(&listener, addresses, me, deadline, timeout, report);
+        .spawn(move || dial_lower(&lower, me, header, deadline, timeout, report))?;
+    let accepted = accept_higher(&listener, addresses, me, header, deadline, timeout, report);
     let dialed = dialer
         .join()
         .map_err(|_| ClusterError::Handshake("connection thread panicked".into()))?;
@@ -88,10 +165,12 @@ pub fn connect(
     Ok(sockets)
 }
 
-/// Connects to processes `0 .. me`, retrying until `deadline`.
+/// Connects to processes `0 .. me`, retrying until `deadline`: sends this process's index and
+/// header, reads the peer's header and checks that they agree.
 fn dial_lower(
     addresses: &[String],
     me: usize,
+    header: RunHeader,
     deadline: Instant,
     timeout: Duration,
     report: bool,
@@ -115,7 +194,18 @@ fn dial_lower(
             thread::sleep(RETRY.min(left));
         };
         stream.set_nodelay(true)?;
-        (&stream).write_all(&(me as u64).to_be_bytes())?;
+        let mut hello = (me as u64).to_be_bytes().to_vec();
+        hello.extend_from_slice(&header.to_bytes());
+        (&stream).write_all(&hello)?;
+        let theirs = read_header(&stream, deadline)
+            .map_err(|e| ClusterError::Handshake(format!("process {process} at {address} did not answer: {e}")))?
+            .ok_or_else(|| {
+                ClusterError::Handshake(format!(
+                    "process {process} at {address} answered with something other than evoflow's handshake \
+                     (another program, or another evoflow version)"
+                ))
+            })?;
+        header.agree(me, theirs, process)?;
         if report {
             eprintln!("process {me}: connected to process {process} at {address}");
         }
@@ -139,11 +229,27 @@ fn try_connect(address: &str, deadline: Instant) -> std::io::Result<TcpStream> {
     Err(last)
 }
 
-/// Accepts connections from processes `me + 1 ..`, until `deadline`.
+/// Reads a peer's [`RunHeader`] from `stream`, waiting until `deadline` (at least 100 ms);
+/// None when the bytes are not a header.
+fn read_header(mut stream: &TcpStream, deadline: Instant) -> std::io::Result<Option<RunHeader>> {
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(100));
+    stream.set_read_timeout(Some(left))?;
+    let mut bytes = [0u8; RunHeader::LEN];
+    let read = stream.read_exact(&mut bytes);
+    stream.set_read_timeout(None)?;
+    read?;
+    Ok(RunHeader::from_bytes(&bytes))
+}
+
+/// Accepts connections from processes `me + 1 ..`, until `deadline`: reads each one's index and
+/// header, answers with this process's header and checks that they agree.
 fn accept_higher(
     listener: &TcpListener,
     addresses: &[String],
     me: usize,
+    header: RunHeader,
     deadline: Instant,
     timeout: Duration,
     report: bool,
@@ -170,6 +276,17 @@ fn accept_higher(
                         "{peer} claims to be process {process}, which process {me} does not expect"
                     )));
                 }
+                let theirs = read_header(&stream, deadline)
+                    .map_err(|e| ClusterError::Handshake(format!("process {process} ({peer}) sent no header: {e}")))?
+                    .ok_or_else(|| {
+                        ClusterError::Handshake(format!(
+                            "{peer} (process {process}) does not speak evoflow's handshake (another program, or \
+                             another evoflow version)"
+                        ))
+                    })?;
+                // Answer before judging, so the peer reaches the same verdict.
+                stream.write_all(&header.to_bytes())?;
+                header.agree(me, theirs, process)?;
                 if report {
                     eprintln!("process {me}: accepted process {process} from {peer}");
                 }
@@ -230,4 +347,82 @@ pub fn exit_on_lost_peer() {
             previous(info)
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_round_trip_and_other_bytes_are_refused() {
+        let header = RunHeader {
+            workers: 3,
+            fingerprint: 0xfeed_beef_0123_4567,
+        };
+        assert_eq!(RunHeader::from_bytes(&header.to_bytes()), Some(header));
+        let mut other = header.to_bytes();
+        other[0] ^= 1;
+        assert_eq!(RunHeader::from_bytes(&other), None, "not evoflow's magic");
+    }
+
+    /// Connects processes 0 and 1 (each on its own thread, as two processes would) announcing
+    /// `headers`; returns what `connect` gave each.
+    fn connect_pair(headers: [RunHeader; 2]) -> Vec<Result<usize, ClusterError>> {
+        let ports: Vec<u16> = (0..2)
+            .map(|_| {
+                TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a free port")
+                    .port()
+            })
+            .collect();
+        let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let threads: Vec<_> = (0..2)
+            .map(|me| {
+                let addresses = addresses.clone();
+                thread::spawn(move || {
+                    connect(&addresses, me, headers[me], Duration::from_secs(10), false)
+                        .map(|sockets| sockets.iter().filter(|s| s.is_some()).count())
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().expect("no panic")).collect()
+    }
+
+    #[test]
+    fn peers_that_disagree_both_refuse_with_the_same_message() {
+        let header = |workers, fingerprint| RunHeader { workers, fingerprint };
+        let agreed = connect_pair([header(2, 7), header(2, 7)]);
+        assert!(agreed.iter().all(|r| matches!(r, Ok(1))), "{agreed:?}");
+
+        let workers = connect_pair([header(2, 7), header(1, 7)]);
+        for result in &workers {
+            let message = result.as_ref().expect_err("different -w").to_string();
+            assert_eq!(
+                message,
+                "processes 0 and 1 run 2 and 1 worker threads: every process needs the same -w (give it \
+                 explicitly when the hosts have different numbers of CPUs)"
+            );
+        }
+
+        let runs = connect_pair([header(2, 7), header(2, 8)]);
+        for result in &runs {
+            let error = result.as_ref().expect_err("different runs");
+            assert!(
+                matches!(
+                    error,
+                    ClusterError::RunsDiffer {
+                        low: 0,
+                        low_fingerprint: 7,
+                        high: 1,
+                        high_fingerprint: 8
+                    }
+                ),
+                "{error}"
+            );
+            assert!(error
+                .to_string()
+                .contains("same flags, apart from -p, and the same market data"));
+        }
+    }
 }

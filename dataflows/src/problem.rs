@@ -114,6 +114,16 @@ pub trait Problem: Send + Sync + 'static {
         stable_hash(genome)
     }
 
+    /// A hash of everything besides the genome that evaluation and variation depend on (the
+    /// data, the settings, the dimensions), identical in every process that builds the same
+    /// problem. [`run`](crate::run()) refuses to start a cluster whose processes disagree on it
+    /// (or on the [`GaConfig`](crate::GaConfig)), since their workers would score genomes
+    /// differently and the result would depend on the topology. Defaults to 0: nothing to
+    /// compare beyond the configuration. Use [`stable_hash`], never `std`'s keyed hashers.
+    fn fingerprint(&self) -> u64 {
+        0
+    }
+
     /// The estimated cost of evaluating `genome`, relative to other genomes (default 1: all
     /// alike). New genomes are spread over the workers by it (longest first), so a problem
     /// whose evaluation cost varies widely by genome should return a rough estimate; it only

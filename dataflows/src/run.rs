@@ -17,6 +17,7 @@ use crate::dataflow::{evolve, DataflowError};
 use crate::network::{build_communication, exit_on_lost_peer, panic_text};
 use crate::problem::{Genome, Problem};
 use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
+use crate::stable_hash::stable_hash;
 
 /// How long an idle worker parks before checking whether another worker failed.
 const PARK: Duration = Duration::from_millis(50);
@@ -47,7 +48,10 @@ impl<G: Genome> RunOutcome<G> {
 /// the process exit with status 1 and a message if a peer is lost mid-run. `on_generation` is
 /// called on the coordinator (process 0, worker 0) after every generation, in order, e.g. to
 /// draw progress and write the checkpoint. Every process must call `run` with the same
-/// `config` and `resume`.
+/// `config`, `resume` and worker count, and a problem of the same
+/// [`Problem::fingerprint`]: processes that differ in the worker count, `config` or the
+/// fingerprint refuse to connect ([`ClusterError::WorkersDiffer`](crate::ClusterError::WorkersDiffer),
+/// [`ClusterError::RunsDiffer`](crate::ClusterError::RunsDiffer)).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -82,7 +86,9 @@ where
     if cluster.processes > 1 {
         exit_on_lost_peer();
     }
-    let (builders, others) = build_communication(cluster)?;
+    // Every process must run the same evolution: the peers compare this when they connect.
+    let fingerprint = stable_hash(&(&config, problem.fingerprint()));
+    let (builders, others) = build_communication(cluster, fingerprint)?;
     let coordinator_process = cluster.is_coordinator();
     let config = config.clone();
     let callback = Arc::new(Mutex::new(Some(on_generation)));

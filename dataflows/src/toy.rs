@@ -5,9 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
 use crate::fitness::Fitness;
 use crate::problem::Problem;
 use crate::rng::Rng;
+use crate::stable_hash::stable_hash;
 
 /// Units per coordinate unit: genomes store `round(x * SCALE)`.
 pub const SCALE: f64 = 1000.0;
@@ -24,7 +27,7 @@ fn busy_wait(cost: Duration) {
 }
 
 /// A box of real vectors `[-bound, bound]^dims` with Gaussian mutation and uniform crossover.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealBox {
     /// Number of coordinates.
     pub dims: usize,
@@ -128,6 +131,11 @@ impl Problem for Sphere {
         Fitness::new(-coordinates(genome).map(|x| x * x).sum::<f64>())
     }
 
+    /// The space (not the simulated cost, which changes no result).
+    fn fingerprint(&self) -> u64 {
+        stable_hash(&("sphere", &self.space))
+    }
+
     /// The fitness, with one metric: the distance to the origin.
     fn evaluate_with_metrics(&self, genome: &Vec<i64>) -> (Fitness, Vec<f64>) {
         let fitness = self.evaluate(genome);
@@ -176,6 +184,10 @@ impl Problem for Rastrigin {
             .map(|x| x * x - 10.0 * (std::f64::consts::TAU * x).cos())
             .sum();
         Fitness::new(-(10.0 * n + sum))
+    }
+
+    fn fingerprint(&self) -> u64 {
+        stable_hash(&("rastrigin", &self.space))
     }
 }
 
@@ -228,6 +240,10 @@ impl Problem for FamilySphere {
 
     fn niche(&self, genome: &(u32, Vec<i64>)) -> u32 {
         genome.0
+    }
+
+    fn fingerprint(&self) -> u64 {
+        stable_hash(&("family_sphere", &self.space, self.families, self.handicap))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Multi-process runs of the `evoflow-sphere` binary on localhost: equality with the sequential
-//! GA, a lost peer makes the survivor exit non-zero, a missing peer hits the connect timeout.
+//! GA, a lost peer makes the survivor exit non-zero, a missing peer hits the connect timeout,
+//! processes started with different flags refuse to run together.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -243,6 +244,51 @@ fn a_peer_that_never_comes_up_hits_the_connect_timeout() {
             addresses[1]
         )),
         "stderr: {err}"
+    );
+}
+
+/// Starts processes 0 and 1 with `common` and each its own extra flags; both must exit with
+/// status 2 and the same one-line error containing `expected`.
+fn both_refuse(name: &str, extra: [&[&str]; 2], expected: &str) {
+    let (hosts, _) = hostfile(name);
+    let hosts = hosts.to_str().unwrap();
+    let mut guards: Vec<Guard> = (0..2)
+        .map(|p| {
+            let p = p.to_string();
+            let mut args = vec!["-n", "2", "-p", p.as_str(), "-h", hosts, "--connect-timeout", "20"];
+            args.extend_from_slice(extra[p.parse::<usize>().unwrap()]);
+            spawn(&args)
+        })
+        .collect();
+    let errors: Vec<String> = guards
+        .iter_mut()
+        .map(|g| {
+            let (code, out, err) = finish(g, Duration::from_secs(30));
+            assert_eq!(code, Some(2), "stdout: {out} stderr: {err}");
+            assert!(out.is_empty(), "nothing ran: {out}");
+            err
+        })
+        .collect();
+    assert!(errors[0].contains(expected), "{}", errors[0]);
+    assert_eq!(errors[0], errors[1], "both processes give the same reason");
+}
+
+#[test]
+fn processes_with_different_workers_or_settings_refuse_to_run_together() {
+    both_refuse(
+        "workers",
+        [&["-w", "2"], &["-w", "1"]],
+        "error: processes 0 and 1 run 2 and 1 worker threads: every process needs the same -w",
+    );
+    both_refuse(
+        "dims",
+        [&["--dims", "4"], &["--dims", "5"]],
+        "error: processes 0 and 1 were started with different settings or data",
+    );
+    both_refuse(
+        "seed",
+        [&["--seed", "1"], &["--seed", "2"]],
+        "error: processes 0 and 1 were started with different settings or data",
     );
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use evoflow_dataflows::{same_metrics, Fitness, Problem, Rng};
+use evoflow_dataflows::{same_metrics, stable_hash, Fitness, Problem, Rng};
 
 use super::objective::{fitness, Constraints, Objective};
 use crate::backtest::{BacktestConfig, BacktestContext, BacktestError, Stats};
@@ -47,6 +47,8 @@ pub struct TradingProblem {
     objective: Objective,
     constraints: Constraints,
     backtest: BacktestConfig,
+    /// [`Problem::fingerprint`]: the families, the training data and the settings.
+    fingerprint: u64,
 }
 
 /// The statistics stored with every evaluated individual (training part). They travel with
@@ -114,7 +116,16 @@ impl TradingProblem {
         backtest: BacktestConfig,
     ) -> Result<Self, EvaluationError> {
         let train_context = BacktestContext::shared(Arc::clone(&train))?;
+        let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
+        let fingerprint = stable_hash(&(
+            names,
+            crate::storage::market_fingerprint(&train),
+            objective,
+            constraints,
+            backtest,
+        ));
         Ok(TradingProblem {
+            fingerprint,
             families,
             train,
             train_context,
@@ -275,6 +286,13 @@ impl Problem for TradingProblem {
     /// parameters that differ only where they change no trade. The hall of fame keeps one.
     fn same_behaviour(&self, a: &Genome, a_metrics: &[f64], b: &Genome, b_metrics: &[f64]) -> bool {
         a.seed == b.seed && !a_metrics.is_empty() && same_metrics(a_metrics, b_metrics)
+    }
+
+    /// The families (in niche order), the training bars and funding, the objective, the
+    /// constraints and the backtest costs: processes that differ in any of them would score a
+    /// genome differently.
+    fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     fn niche(&self, genome: &Genome) -> u32 {
