@@ -97,6 +97,11 @@ fn free_ports(n: usize) -> Vec<u16> {
     listeners.iter().map(|l| l.local_addr().expect("addr").port()).collect()
 }
 
+/// Makes `args` those of process `p` of two over `hosts`.
+fn add_process_flags(args: &mut Vec<String>, p: usize, hosts: &Path) {
+    args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
+}
+
 fn hostfile(dir: &Path, ports: &[u16]) -> PathBuf {
     let path = dir.join("hosts.txt");
     let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
@@ -179,7 +184,7 @@ fn two_processes_give_the_same_answer_as_one_worker() {
     let hosts = hostfile(dir.path(), &free_ports(2));
     let spawn = |p: usize, zerocopy: bool| {
         let mut args = base_args(&dir.path().join(format!("n2-{p}.duckdb")));
-        args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
+        add_process_flags(&mut args, p, &hosts);
         args.extend(["--connect-timeout".to_string(), "30".to_string()]);
         if zerocopy {
             args.push("-z".to_string());
@@ -398,7 +403,7 @@ fn processes_given_different_data_refuse_to_run_together() {
         if p == 1 {
             set_flag(&mut args, "--data", "sample:eurusd-1h");
         }
-        args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
+        add_process_flags(&mut args, p, &hosts);
         Guard::spawn(&args)
     };
     let mut p1 = spawn(1);
@@ -420,7 +425,7 @@ fn a_peer_that_dies_makes_the_other_exit_non_zero() {
     let spawn = |p: usize| {
         let mut args = base_args(&dir.path().join(format!("d{p}.duckdb")));
         set_flag(&mut args, "--generations", "100000");
-        args.extend(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()].map(String::from));
+        add_process_flags(&mut args, p, &hosts);
         Guard::spawn(&args)
     };
     let mut p1 = spawn(1);
