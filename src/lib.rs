@@ -1,5 +1,10 @@
 //! evoflow: evolves trading strategies with a genetic algorithm written as an iterative timely dataflow.
 
+/// This build of evoflow: the package version and a hash of the sources that decide results
+/// (see `build.rs`), e.g. `0.1.0+src.3f2a…`. Runs record it, a resume warns when it differs, and
+/// the processes of a cluster refuse to run together unless they share it.
+pub const BUILD: &str = concat!(env!("CARGO_PKG_VERSION"), "+src.", env!("EVOFLOW_SOURCE_HASH"));
+
 pub mod backtest;
 pub mod evolution;
 pub mod indicators;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 /// Evolves trading strategies with a genetic algorithm written as an iterative timely dataflow.
 #[derive(Parser)]
-#[command(name = "evoflow", version, about, propagate_version = true)]
+#[command(name = "evoflow", version = evoflow::BUILD, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -310,7 +310,27 @@ fn a_finished_run_can_be_extended() {
     let mut more = base_args(&db);
     set_flag(&mut more, "--generations", "8");
     more.extend(["--resume".to_string(), "ext".to_string()]);
-    assert_eq!(answer(&json_of(&run(&more))), uninterrupted);
+    let resumed = run(&more);
+    assert_eq!(answer(&json_of(&resumed)), uninterrupted);
+    assert!(resumed.stderr.is_empty(), "same build: no warning");
+
+    // A run started by another build resumes with a warning that results may differ.
+    let other = "0.0.1+src.0000000000000000";
+    let conn = duckdb::Connection::open(&db).unwrap();
+    conn.execute("UPDATE runs SET code_version = ? WHERE run_id = 'ext'", [other])
+        .unwrap();
+    drop(conn);
+    set_flag(&mut more, "--generations", "9");
+    let resumed = run(&more);
+    json_of(&resumed);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: run ext was started by evoflow {other} and resumes with {}",
+            evoflow::BUILD
+        )),
+        "{stderr}"
+    );
 }
 
 fn set_flag(args: &mut [String], flag: &str, value: &str) {
@@ -409,7 +429,7 @@ fn processes_given_different_data_refuse_to_run_together() {
     let mut p1 = spawn(1);
     let mut p0 = spawn(0);
     let outputs = [&mut p0, &mut p1].map(|p| wait_output(p, Duration::from_secs(60)));
-    let expected = "error: processes 0 and 1 were started with different settings or data";
+    let expected = "error: processes 0 and 1 were started with different settings, data or builds";
     for out in &outputs {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");

@@ -113,10 +113,12 @@ pub enum ClusterError {
         high_workers: usize,
     },
     /// Two processes would run different evolutions: other GA settings, or a problem with
-    /// another [`Problem::fingerprint`](crate::Problem::fingerprint) (other data or settings).
+    /// another [`Problem::fingerprint`](crate::Problem::fingerprint) (other data, settings or
+    /// program build).
     #[error(
-        "processes {low} and {high} were started with different settings or data (run fingerprints {low_fingerprint:016x} \
-         and {high_fingerprint:016x}): start every process with the same flags, apart from -p, and the same market data"
+        "processes {low} and {high} were started with different settings, data or builds (run fingerprints \
+         {low_fingerprint:016x} and {high_fingerprint:016x}): start every process of the same build with the same \
+         flags, apart from -p, and the same market data"
     )]
     RunsDiffer {
         /// The lower-numbered process.

@@ -283,12 +283,12 @@ fn processes_with_different_workers_or_settings_refuse_to_run_together() {
     both_refuse(
         "dims",
         [&["--dims", "4"], &["--dims", "5"]],
-        "error: processes 0 and 1 were started with different settings or data",
+        "error: processes 0 and 1 were started with different settings, data or builds",
     );
     both_refuse(
         "seed",
         [&["--seed", "1"], &["--seed", "2"]],
-        "error: processes 0 and 1 were started with different settings or data",
+        "error: processes 0 and 1 were started with different settings, data or builds",
     );
 }
 

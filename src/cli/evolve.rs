@@ -239,6 +239,14 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                 ))
                 .into());
             }
+            if record.code_version != evoflow::BUILD {
+                eprintln!(
+                    "warning: run {id} was started by evoflow {} and resumes with {}: if the change touched how \
+                     strategies are scored, the resumed run will not match an uninterrupted one",
+                    record.code_version,
+                    evoflow::BUILD
+                );
+            }
             settings = stored;
             let checkpoint = s
                 .read_checkpoint(id, None)?
@@ -288,7 +296,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                 config_json: serde_json::to_string(&settings)?,
                 seed: settings.ga.seed,
                 data_fingerprint: fingerprint.clone(),
-                code_version: env!("CARGO_PKG_VERSION").to_string(),
+                code_version: evoflow::BUILD.to_string(),
                 status: storage::RunStatus::Running,
                 started_at_ms: now_ms(),
                 ended_at_ms: None,

@@ -47,7 +47,7 @@ pub struct TradingProblem {
     objective: Objective,
     constraints: Constraints,
     backtest: BacktestConfig,
-    /// [`Problem::fingerprint`]: the families, the training data and the settings.
+    /// [`Problem::fingerprint`]: the build, the families, the training data and the settings.
     fingerprint: u64,
 }
 
@@ -118,6 +118,7 @@ impl TradingProblem {
         let train_context = BacktestContext::shared(Arc::clone(&train))?;
         let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
         let fingerprint = stable_hash(&(
+            crate::BUILD,
             names,
             crate::storage::market_fingerprint(&train),
             objective,
@@ -288,9 +289,9 @@ impl Problem for TradingProblem {
         a.seed == b.seed && !a_metrics.is_empty() && same_metrics(a_metrics, b_metrics)
     }
 
-    /// The families (in niche order), the training bars and funding, the objective, the
-    /// constraints and the backtest costs: processes that differ in any of them would score a
-    /// genome differently.
+    /// The build ([`crate::BUILD`]), the families (in niche order), the training bars and
+    /// funding, the objective, the constraints and the backtest costs: processes that differ in
+    /// any of them could score a genome differently.
     fn fingerprint(&self) -> u64 {
         self.fingerprint
     }
@@ -309,5 +310,59 @@ impl Problem for TradingProblem {
         self.family(&genome.seed)
             .map(|(_, family)| family.relative_cost(&genome.genes))
             .unwrap_or(1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evolution::select_families;
+    use crate::market::sample::load_sample;
+
+    /// The fingerprint of a problem over `seeds` on the first `bars` daily bars.
+    fn fingerprint(
+        bars: usize,
+        seeds: &[&str],
+        objective: Objective,
+        constraints: Constraints,
+        commission: f64,
+    ) -> u64 {
+        let data = load_sample("goog-1d").unwrap().slice(0..bars);
+        let names: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
+        let families = select_families(&names, &data).unwrap().families;
+        let backtest = BacktestConfig {
+            commission,
+            ..BacktestConfig::default()
+        };
+        TradingProblem::new(families, Arc::new(data), objective, constraints, backtest)
+            .unwrap()
+            .fingerprint()
+    }
+
+    #[test]
+    fn the_fingerprint_covers_data_families_and_settings() {
+        let seeds = ["ema_crossover", "rsi_filter"];
+        let (sharpe, limits) = (Objective::Sharpe, Constraints::default());
+        let base = fingerprint(300, &seeds, sharpe, limits, 0.001);
+        assert_eq!(base, fingerprint(300, &seeds, sharpe, limits, 0.001), "stable");
+        let others = [
+            fingerprint(301, &seeds, sharpe, limits, 0.001),
+            fingerprint(300, &["rsi_filter", "ema_crossover"], sharpe, limits, 0.001),
+            fingerprint(300, &seeds, Objective::Sortino, limits, 0.001),
+            fingerprint(
+                300,
+                &seeds,
+                sharpe,
+                Constraints {
+                    min_trades: 3,
+                    ..limits
+                },
+                0.001,
+            ),
+            fingerprint(300, &seeds, sharpe, limits, 0.002),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(*other, base, "change {i} must change the fingerprint");
+        }
     }
 }

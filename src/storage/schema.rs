@@ -158,7 +158,7 @@ pub fn inspect(conn: &Connection, path: &Path) -> Result<Inspection, StorageErro
 /// Creates the schema in an empty database, or migrates an older one, in one transaction.
 pub fn ensure(conn: &Connection, path: &Path, found: &Inspection) -> Result<(), StorageError> {
     let now = now_ms();
-    let written_by = format!("evoflow {}", env!("CARGO_PKG_VERSION"));
+    let written_by = format!("evoflow {}", crate::BUILD);
     let sql = match found {
         Inspection::Empty => format!(
             "BEGIN TRANSACTION;{CREATE_V1}INSERT INTO schema_version VALUES ({SCHEMA_VERSION}, '{written_by}', {now});COMMIT;"
