@@ -48,10 +48,11 @@ impl<G: Genome> RunOutcome<G> {
 /// the process exit with status 1 and a message if a peer is lost mid-run. `on_generation` is
 /// called on the coordinator (process 0, worker 0) after every generation, in order, e.g. to
 /// draw progress and write the checkpoint. Every process must call `run` with the same
-/// `config`, `resume` and worker count, and a problem of the same
-/// [`Problem::fingerprint`]: processes that differ in the worker count, `config` or the
-/// fingerprint refuse to connect ([`ClusterError::WorkersDiffer`](crate::ClusterError::WorkersDiffer),
-/// [`ClusterError::RunsDiffer`](crate::ClusterError::RunsDiffer)).
+/// `config` and worker count, and a problem of the same [`Problem::fingerprint`]: processes
+/// that differ in any of them refuse to connect
+/// ([`ClusterError::WorkersDiffer`](crate::ClusterError::WorkersDiffer),
+/// [`ClusterError::RunsDiffer`](crate::ClusterError::RunsDiffer)). Only the selector (worker 0
+/// of process 0) reads `resume`; the other processes may pass `None`.
 ///
 /// ```
 /// use std::sync::Arc;
