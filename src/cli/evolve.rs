@@ -190,6 +190,36 @@ impl EvolveArgs {
     }
 }
 
+/// Adds the way out when storage is in use and this process is one of several: on one host,
+/// process 0 holds a local DuckDB file for the whole run and DuckDB lets no other process open
+/// it meanwhile, so processes that read their market data from that file (`--symbol`) and
+/// process 0 exclude each other. `reading` tells whether this process was reading its market
+/// data (else it was opening the storage to write the run).
+fn explain_storage_in_use(error: anyhow::Error, cluster: &ClusterConfig, reading: bool) -> anyhow::Error {
+    let in_use = error
+        .chain()
+        .any(|e| matches!(e.downcast_ref(), Some(storage::StorageError::InUse { .. })));
+    if !in_use || cluster.processes == 1 {
+        return error;
+    }
+    let what = if reading {
+        format!(
+            "process {} cannot read its market data while another process writes to that storage",
+            cluster.process
+        )
+    } else {
+        format!(
+            "process {} cannot write the run to a storage another process is using (if it is a process of this run \
+             reading its market data there)",
+            cluster.process
+        )
+    };
+    error.context(format!(
+        "{what}: with several processes keep the data where all of them can read it (--storage shared --shared-dir \
+         DIR, or --data FILE)"
+    ))
+}
+
 /// Every family keeps at least this share of the population (niche protection).
 const MIN_NICHE_SHARE: f64 = 0.02;
 
@@ -201,7 +231,8 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let storage_config = args.storage.config()?;
     let data = args
         .market
-        .load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))?;
+        .load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))
+        .map_err(|e| explain_storage_in_use(e, &cluster, true))?;
     let label = args.market.label(Some(evoflow::market::sample::DEFAULT_SAMPLE));
     let mut settings = args.settings(&label)?;
     // A run id names the run in storage and in output, stored or not.
@@ -214,8 +245,10 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let mut resume = None;
     let run_id;
     if coordinator && !args.no_store {
-        let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
-        s.claim_writer()?;
+        let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)
+            .map_err(|e| explain_storage_in_use(e.into(), &cluster, false))?;
+        s.claim_writer()
+            .map_err(|e| explain_storage_in_use(e.into(), &cluster, false))?;
         if let Some(id) = &args.resume {
             let record = s
                 .get_run(id)?
@@ -564,6 +597,44 @@ fn trim_num(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_in_use_in_a_cluster_says_how_to_share_the_data() {
+        let in_use = || {
+            anyhow::Error::from(storage::StorageError::InUse {
+                path: "x.duckdb".into(),
+                holder: "host:12".into(),
+                lock: "x.duckdb.lock".into(),
+            })
+        };
+        let cluster = |processes, process| ClusterConfig {
+            processes,
+            process,
+            ..ClusterConfig::default()
+        };
+        let alone = explain_storage_in_use(in_use(), &cluster(1, 0), true);
+        assert_eq!(
+            format!("{alone:#}"),
+            format!("{:#}", in_use()),
+            "one process: unchanged"
+        );
+        let other = explain_storage_in_use(anyhow::anyhow!("disk full"), &cluster(2, 1), true);
+        assert_eq!(format!("{other:#}"), "disk full", "other errors: unchanged");
+        let reader = format!("{:#}", explain_storage_in_use(in_use(), &cluster(2, 1), true));
+        assert!(
+            reader.starts_with(
+                "process 1 cannot read its market data while another process writes to that storage: with several \
+                 processes keep the data where all of them can read it (--storage shared --shared-dir DIR, or --data \
+                 FILE): x.duckdb: in use by host:12"
+            ),
+            "{reader}"
+        );
+        let writer = format!("{:#}", explain_storage_in_use(in_use(), &cluster(2, 0), false));
+        assert!(
+            writer.starts_with("process 0 cannot write the run to a storage another process is using"),
+            "{writer}"
+        );
+    }
 
     #[test]
     fn the_rate_counts_every_evaluation_of_the_run_so_far() {
