@@ -4,10 +4,10 @@
 //! similar handshake runs against a deadline: process `i` connects to every `j < i` and sends
 //! its index as a big-endian `u64` (as timely does), then its [`RunHeader`]; `j` answers with
 //! its own header, and both refuse to go on unless the two agree (same worker threads, same
-//! run fingerprint). The connected sockets are handed to `initialize_networking_from_sockets`. When a peer dies
-//! mid-run, timely's network threads panic with "timely communication error"; the hook
-//! installed by [`exit_on_lost_peer`] turns that (and a worker panic in a cluster) into a
-//! clear message and exit status 1 instead of a hang.
+//! run fingerprint). The connected sockets are handed to `initialize_networking_from_sockets`.
+//! When a peer dies mid-run, timely's network threads panic with "timely communication
+//! error"; the hook installed by [`exit_on_lost_peer`] turns that (and a worker panic in a
+//! cluster) into a clear message and exit status 1 instead of a hang.
 
 use std::any::Any;
 use std::io::{ErrorKind, Read, Write};
