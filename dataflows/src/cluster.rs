@@ -10,8 +10,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The most worker threads one process may run (`-w`). Every worker has channels to every
 /// other worker, so a process's memory and start-up time grow with `-w` times all workers:
-/// 256 workers take about 0.8 s and 150 MB before any work. 1,024 is beyond any machine's
-/// cores and keeps a mistyped `-w 3000` from running the machine out of memory.
+/// 256 workers take about 0.8 s and 150 MB before any work, and a mistyped `-w 3000` was
+/// still setting up after two minutes. 1,024 is beyond any machine's cores.
 pub const MAX_WORKERS_PER_PROCESS: usize = 1024;
 
 /// The first port used when `--processes > 1` and no hostfile is given (timely's convention).

@@ -194,7 +194,7 @@ impl EvolveArgs {
 /// process 0 holds a local DuckDB file for the whole run and DuckDB lets no other process open
 /// it meanwhile, so processes that read their market data from that file (`--symbol`) and
 /// process 0 exclude each other. `reading` tells whether this process was reading its market
-/// data (else it was opening the storage to write the run).
+/// data (else it was opening the storage to write the run, and its market data is there too).
 fn explain_storage_in_use(error: anyhow::Error, cluster: &ClusterConfig, reading: bool) -> anyhow::Error {
     let in_use = error
         .chain()
@@ -245,10 +245,13 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let mut resume = None;
     let run_id;
     if coordinator && !args.no_store {
-        let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)
-            .map_err(|e| explain_storage_in_use(e.into(), &cluster, false))?;
-        s.claim_writer()
-            .map_err(|e| explain_storage_in_use(e.into(), &cluster, false))?;
+        // Other processes of this run can hold it only while reading their market data there.
+        let in_use = |e: storage::StorageError| match args.market.symbol {
+            Some(_) => explain_storage_in_use(e.into(), &cluster, false),
+            None => e.into(),
+        };
+        let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite).map_err(in_use)?;
+        s.claim_writer().map_err(in_use)?;
         if let Some(id) = &args.resume {
             let record = s
                 .get_run(id)?
