@@ -592,18 +592,26 @@ impl<'a, const N: usize> Grower<'a, N> {
             left_s: 0.0,
             score: f64::NEG_INFINITY,
         };
-        // min_leaf <= lw <= total_w - min_leaf, as one unsigned comparison.
+        // A split needs min_leaf <= lw <= total_w - min_leaf, i.e. lw - min_leaf <= span.
         let span = total_w.checked_sub(min_leaf.saturating_mul(2))?;
         let edges = self.edges[feature].len().min(MAX_BINS);
         for (b, (&w, &s)) in hist_w[..edges].iter().zip(&hist_s[..edges]).enumerate() {
             lw += w;
             ls += s;
+            // The left weight only grows: bins before it reaches `min_leaf` are skipped, and
+            // once the right side is lighter than `min_leaf` no later bin can split.
+            if lw < min_leaf {
+                continue;
+            }
+            if lw - min_leaf > span {
+                break;
+            }
             let rw = total_w - lw;
             let rs = total_s - ls;
             let score = ls * ls * self.inverse[lw as usize] + rs * rs * self.inverse[rw as usize];
             // An empty bin repeats the previous bin's split and score exactly, so the strict
             // comparison already skips it.
-            if lw.wrapping_sub(min_leaf) <= span && score > best.score {
+            if score > best.score {
                 best = Split {
                     feature,
                     bin: b,
@@ -628,10 +636,10 @@ impl<'a, const N: usize> Grower<'a, N> {
         };
         let (from, to) = (&from[start..end], &mut to[start..end]);
         let (mut left, mut right) = (0, to.len());
-        for &record in from {
+        for record in from {
             let go_left = usize::from(record.bins[feature]) <= bin;
             let at = if go_left { left } else { right - 1 };
-            to[at] = record;
+            to[at] = *record;
             left += usize::from(go_left);
             right -= usize::from(!go_left);
         }
