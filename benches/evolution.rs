@@ -46,7 +46,7 @@ fn run_once(problem: Arc<TradingProblem>, population: usize, generations: u64, w
 /// One generation (the initial population evaluated, then selection and variation) of 1,000
 /// strategies, on a fresh problem each time so no fitness cache carries over: all the seeds
 /// usable on the hourly sample (the evolve default) and the indicator seeds alone (without the
-/// two ML seeds, whose random genomes cost 3-150 times an indicator genome).
+/// two ML seeds, whose random genomes cost up to 90 times an indicator genome).
 fn generation(c: &mut Criterion) {
     let mut group = c.benchmark_group("evolution_generation");
     group.sample_size(10);

@@ -5,14 +5,14 @@
 //! standardised; the forest sees its 3 principal components, the SVM 8 standardised
 //! features and the sign of the forward return. `forest_fit_100_trees` grows 100 trees of
 //! depth 5 (a random genome grows about 105 per retraining, of depth 3-7);
-//! `forest_predict_100_trees` predicts the 250 bars up to the next retraining, and
+//! `forest_predict_100_trees` predicts the 500 bars up to the next retraining, and
 //! `forest_fit_predict_100_trees` does both at once as `pca_tree_quantile` does (the rows
 //! go down each tree as it grows).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use evoflow::market::sample::load_sample;
 use evoflow::ml::{Forest, ForestParams, LinearSvm, Matrix, Pca, Scaler, SvmParams};
-use evoflow::seeds::ml_features::{feature_rows, forward_returns, training_range, NUM_FEATURES};
+use evoflow::seeds::ml_features::{feature_rows, forward_returns, training_range, NUM_FEATURES, RETRAIN_EVERY};
 
 fn bench_models(c: &mut Criterion) {
     let data = load_sample("eurusd-1h").expect("sample");
@@ -26,7 +26,7 @@ fn bench_models(c: &mut Criterion) {
     let scaled = scaler.transform(&x);
     let pca = Pca::fit(&scaled, 3);
     let components = pca.transform(&scaled);
-    let targets = Matrix::from_rows(NUM_FEATURES, (at..at + 250).map(|i| &rows[i][..]));
+    let targets = Matrix::from_rows(NUM_FEATURES, (at..at + RETRAIN_EVERY).map(|i| &rows[i][..]));
     let target_components = pca.transform(&scaler.transform(&targets));
     let params = ForestParams {
         trees: 100,

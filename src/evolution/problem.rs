@@ -304,7 +304,7 @@ impl Problem for TradingProblem {
         genome.stable_hash()
     }
 
-    /// The family's estimate ([`Strategy::relative_cost`]): ML genomes cost 3–150 times an
+    /// The family's estimate ([`Strategy::relative_cost`]): ML genomes cost up to 90 times an
     /// indicator genome, so the workers are balanced by it.
     fn cost(&self, genome: &Genome) -> f64 {
         self.family(&genome.seed)

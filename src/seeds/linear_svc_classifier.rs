@@ -8,8 +8,8 @@ use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
 
 pub use super::ml_features::RETRAIN_EVERY;
 
-/// Walk-forward linear SVM committee predicting the sign of the 5-bar forward return. Every 250
-/// bars (at bar r, a multiple of 250) it trains on the `lookback_window` rows t whose label is
+/// Walk-forward linear SVM committee predicting the sign of the 5-bar forward return. Every 500
+/// bars ([`RETRAIN_EVERY`]: at bar r, a multiple of 500) it trains on the `lookback_window` rows t whose label is
 /// already known (t + 5 <= r), using the first `feature_count` engineered features (returns,
 /// RSI, MACD, SMA/EMA ratios, volatility, volume ratio, lags, ...; see
 /// `ml_features::FEATURE_NAMES`) standardised on the training rows. `quantile_bins` b drops
@@ -21,8 +21,8 @@ pub use super::ml_features::RETRAIN_EVERY;
 /// (a cross-validation committee). The position is the mean of the members' ±1 votes.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 1.5 ms at default genes, 5.8 ms with every gene at its maximum; a random
-/// genome on the 3,500 training bars of `evolve` averages about 1.6 ms (see
+/// 2-core machine): 1.1 ms at default genes, 3.3 ms with every gene at its maximum; a random
+/// genome on the 3,500 training bars of `evolve` averages about 0.8 ms (see
 /// [`Strategy::relative_cost`]).
 pub struct LinearSvcClassifier;
 
@@ -44,7 +44,7 @@ impl Strategy for LinearSvcClassifier {
     }
     fn doc(&self) -> &'static str {
         "Committee of ensemble_size linear SVMs (C = regularization) on the first feature_count engineered features, \
-         standardised, predicting the sign of the 5-bar forward return; retrained every 250 bars on the last \
+         standardised, predicting the sign of the 5-bar forward return; retrained every 500 bars on the last \
          lookback_window rows whose label is already known, each member leaving out one of cross_validation \
          contiguous folds; quantile_bins b drops the (b - 2)/b smallest |forward returns|; position = mean vote."
     }
@@ -53,11 +53,11 @@ impl Strategy for LinearSvcClassifier {
     }
     /// Features plus ensemble_size Newton fits per retraining, each step accumulating a
     /// (feature_count + 1)² Hessian over about window rows; fitted to timings of 244 random
-    /// genomes on 3,500 hourly bars (correlation 0.86), in units of a 0.29 ms indicator seed.
+    /// genomes on 3,500 hourly bars (correlation 0.87), in units of a 0.29 ms indicator seed.
     fn relative_cost(&self, genome: &[f64]) -> f64 {
         let g = genes(&GENES, genome);
         let (window, features, members) = (g[0], g[1], g[3]);
-        3.0 + 6.4e-5 * members * window * (features + 1.0).powi(2)
+        1.26 + 3.2e-5 * members * window * (features + 1.0).powi(2)
     }
 
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {

@@ -11,7 +11,7 @@ pub use super::ml_features::RETRAIN_EVERY;
 /// Minimum rows per leaf of each regression tree (limits overfitting to single bars).
 const MIN_SAMPLES_LEAF: usize = 5;
 
-/// Every 250 bars (at bar r, a multiple of 250) fit, on the last `feature_window` rows t whose
+/// Every 500 bars ([`RETRAIN_EVERY`]: at bar r, a multiple of 500) fit, on the last `feature_window` rows t whose
 /// 5-bar forward return is already known (t + 5 <= r): a standard scaler on all 15 engineered
 /// features, PCA to `pca_components` components, and a random forest ([`crate::ml::Forest`]:
 /// Breiman's, on bootstrap samples with one random candidate component per split (mtry =
@@ -26,10 +26,10 @@ const MIN_SAMPLES_LEAF: usize = 5;
 /// lies into the tail: `ceil(b * (p - qh) / (1 - qh)) / b`.
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
-/// 2-core machine): 9.1 ms at default genes, 75 ms with every gene at its maximum (200 trees
-/// of depth 7 on 500 rows, 20 retrainings); a random genome on the 3,500 training bars of
-/// `evolve` averages about 11 ms, growing the forests (and predicting as they grow) three
-/// quarters of it (see [`Strategy::relative_cost`]).
+/// 2-core machine): 5.7 ms at default genes, 37 ms with every gene at its maximum (200 trees
+/// of depth 7 on 500 rows, 9 retrainings); a random genome on the 3,500 training bars of
+/// `evolve` averages about 7 ms, most of it growing the forests (and predicting as they
+/// grow; see [`Strategy::relative_cost`]).
 pub struct PcaTreeQuantile;
 
 static GENES: [GeneSpec; 6] = [
@@ -50,7 +50,7 @@ impl Strategy for PcaTreeQuantile {
     }
     fn doc(&self) -> &'static str {
         "Standardise the 15 engineered features, PCA to pca_components, random forest (n_estimators trees, depth \
-         tree_depth) regressing the 5-bar forward return; retrained every 250 bars on the last feature_window rows \
+         tree_depth) regressing the 5-bar forward return; retrained every 500 bars on the last feature_window rows \
          whose label is already known. Long when the prediction's percentile among the last feature_window \
          predictions is above max(q, 1 - q) (q = signal_quantile), short below min(q, 1 - q); size in \
          quantile_bins steps by depth into the tail."
@@ -60,14 +60,14 @@ impl Strategy for PcaTreeQuantile {
     }
     /// Per tree and retraining: growing costs about window × levels (at most
     /// log2(window / 5) + 1 levels have rows to split), and the rest of a tree (its nodes'
-    /// split searches, its share of predicting ~250 bars) grows with its depth; fitted to
-    /// timings of 211 random genomes on 3,500 hourly bars (correlation 0.96), in units of a
+    /// split searches, its share of predicting ~500 bars) grows with its depth; fitted to
+    /// timings of 211 random genomes on 3,500 hourly bars (correlation 0.94), in units of a
     /// 0.29 ms indicator seed.
     fn relative_cost(&self, genome: &[f64]) -> f64 {
         let g = genes(&GENES, genome);
         let (depth, trees, window) = (g[1], g[2], g[4]);
         let levels = depth.min((window / MIN_SAMPLES_LEAF as f64).log2() + 1.0);
-        6.4 + 1.59e-4 * trees * window * levels + 0.025 * trees * depth
+        4.7 + 9.8e-5 * trees * window * levels + 0.0125 * trees * depth
     }
 
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
