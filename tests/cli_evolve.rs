@@ -233,6 +233,92 @@ fn two_processes_give_the_same_answer_as_one_worker() {
     );
 }
 
+/// Two processes on one host read their market data from the local DuckDB file that process
+/// 0 writes the run to: every process reads before it connects, and process 0 opens the file
+/// for writing only once both have connected (DuckDB lets no process read a file another one
+/// writes). Same answer as one worker on the same bars from the sample.
+#[test]
+fn processes_on_one_host_read_their_data_from_the_database_process_0_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared-host.duckdb");
+    let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/market/samples/goog_daily.csv");
+    let import = run(&[
+        "data".to_string(),
+        "import".to_string(),
+        csv.display().to_string(),
+        "--symbol".to_string(),
+        "GOOG".to_string(),
+        "--timeframe".to_string(),
+        "1d".to_string(),
+        "--storage".to_string(),
+        "local".to_string(),
+        "--db".to_string(),
+        db.display().to_string(),
+    ]);
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let one = answer(&json_of(&run(&one_worker(&dir.path().join("w1.duckdb")))));
+
+    let hosts = hostfile(dir.path(), &free_ports(2));
+    let spawn = |p: usize| {
+        let mut args = base_args(&db);
+        let at = args.iter().position(|a| a == "--data").expect("--data");
+        args.splice(at..at + 2, ["--symbol", "GOOG", "--timeframe", "1d"].map(String::from));
+        add_process_flags(&mut args, p, &hosts);
+        args.extend(["--connect-timeout".to_string(), "30".to_string()]);
+        Guard::spawn(&args)
+    };
+    // Process 0 first, with time to open the file: before, it held the file for writing from
+    // then on, and process 1 failed to read it ("in use").
+    let mut p0 = spawn(0);
+    std::thread::sleep(Duration::from_secs(1));
+    let mut p1 = spawn(1);
+    let out0 = wait_output(&mut p0, Duration::from_secs(120));
+    let out1 = wait_output(&mut p1, Duration::from_secs(30));
+    assert!(
+        out1.status.success(),
+        "process 1 failed: {}",
+        String::from_utf8_lossy(&out1.stderr)
+    );
+    let two = json_of(&out0);
+    assert_eq!(answer(&two), one, "-n 2 on stored bars differs from -w 1 on the sample");
+    let s = open_storage(&StorageConfig::local(db), OpenMode::ReadOnly).expect("open the database");
+    let run_id = two["run_id"].as_str().expect("run_id");
+    assert!(
+        s.get_run(run_id).expect("read runs").is_some(),
+        "process 0 wrote the run to the file"
+    );
+}
+
+/// Process 0 finds a problem with storage only after the processes have connected (here: the
+/// run id is taken): it fails with the reason, and the other process stops at once with a
+/// lost connection instead of waiting for a run that never starts.
+#[test]
+fn a_coordinator_that_cannot_store_the_run_stops_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("taken.duckdb");
+    let mut first = one_worker(&db);
+    first.extend(["--run-id".to_string(), "taken".to_string()]);
+    json_of(&run(&first));
+
+    let hosts = hostfile(dir.path(), &free_ports(2));
+    let spawn = |p: usize| {
+        let mut args = base_args(&db);
+        add_process_flags(&mut args, p, &hosts);
+        args.extend(["--run-id", "taken", "--connect-timeout", "60"].map(String::from));
+        Guard::spawn(&args)
+    };
+    let mut p0 = spawn(0);
+    let mut p1 = spawn(1);
+    let out0 = wait_output(&mut p0, Duration::from_secs(60));
+    let out1 = wait_output(&mut p1, Duration::from_secs(20));
+    let err0 = String::from_utf8_lossy(&out0.stderr);
+    assert_eq!(out0.status.code(), Some(2), "{err0}");
+    assert!(err0.contains("run `taken` already exists"), "{err0}");
+    let err1 = String::from_utf8_lossy(&out1.stderr);
+    assert_eq!(out1.status.code(), Some(1), "{err1}");
+    assert!(err1.contains("lost the connection to process 0"), "{err1}");
+}
+
 fn wait_output(guard: &mut Guard, limit: Duration) -> Output {
     let start = Instant::now();
     loop {

@@ -23,6 +23,8 @@
 //! [`run()`] connects the processes within the timeout (`could not connect to process 1 at
 //! host:port within 60 s` instead of timely's endless retries), returns
 //! [`RunOutcome::Coordinator`] on process 0 and [`RunOutcome::NotCoordinator`] elsewhere.
+//! It is [`connect`] then [`Connection::run`]: a caller with work that must wait until every
+//! process has connected (evoflow's process 0 opens storage for writing there) calls the two.
 //! If a peer process dies mid-run, the survivors print `error: lost the connection to process
 //! N (...)` and exit with status 1; if a worker thread panics in a single process, the other
 //! workers stop and [`run()`] returns [`DataflowError::WorkerFailed`].
@@ -79,6 +81,6 @@ pub use problem::{Genome, Problem};
 pub use report::{same_metrics, EvolutionResult, GenerationReport, GenerationStats, NicheCount, Scored, StopReason};
 pub use rng::Rng;
 pub use routing::Router;
-pub use run::{run, RunOutcome};
+pub use run::{connect, run, Connection, RunOutcome};
 pub use sequential::run_sequential;
 pub use stable_hash::stable_hash;

@@ -18,6 +18,8 @@ use crate::network::{build_communication, exit_on_lost_peer, panic_text};
 use crate::problem::{Genome, Problem};
 use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
 use crate::stable_hash::stable_hash;
+use std::any::Any;
+use timely::communication::AllocatorBuilder;
 
 /// How long an idle worker parks before checking whether another worker failed.
 const PARK: Duration = Duration::from_millis(50);
@@ -45,7 +47,8 @@ impl<G: Genome> RunOutcome<G> {
 ///
 /// Validates `config`, `resume` and `cluster` before starting anything; in a cluster, connects
 /// to the other processes within `cluster.connect_timeout` (clear error otherwise) and makes
-/// the process exit with status 1 and a message if a peer is lost mid-run. `on_generation` is
+/// the process exit with status 1 and a message if a peer is lost mid-run. It is [`connect`]
+/// followed by [`Connection::run`], for callers with nothing to do in between. `on_generation` is
 /// called on the coordinator (process 0, worker 0) after every generation, in order, e.g. to
 /// draw progress and write the checkpoint. Every process must call `run` with the same
 /// `config` and worker count, and a problem of the same [`Problem::fingerprint`]: processes
@@ -83,14 +86,119 @@ where
     if let Some(checkpoint) = &resume {
         checkpoint.check_resumable(config)?;
     }
+    connect(problem, config, cluster)?.run(resume, on_generation)
+}
+
+/// Connects this process to the others of `cluster` for a run of `config` on `problem`: the
+/// first half of [`run()`]. Validates `config` and `cluster`; in a cluster, every process
+/// announces its worker count and a fingerprint of `config` and `problem`
+/// ([`Problem::fingerprint`]), and this returns once all of them have connected and agree
+/// (within `cluster.connect_timeout`). Work that must wait until every process has started,
+/// such as process 0 opening for writing a store the others read their input from, goes
+/// between this and [`Connection::run`].
+///
+/// Dropping a `Connection` of a cluster without running it keeps its network threads, so
+/// that the other processes see this one as lost (and stop) when it exits rather than
+/// waiting for a run that never starts.
+///
+/// ```
+/// use std::sync::Arc;
+/// use evoflow_dataflows::{connect, run, toy::Sphere, ClusterConfig, GaConfig};
+///
+/// let config = GaConfig { population: 16, generations: 3, seed: 2, ..GaConfig::default() };
+/// let cluster = ClusterConfig { workers: 2, ..ClusterConfig::default() };
+/// let connection = connect(Arc::new(Sphere::new(2)), &config, &cluster).unwrap();
+/// // Every process has connected: open what the others must not see opened earlier.
+/// let split = connection.run(None, |_| {}).unwrap().into_result().unwrap();
+/// let whole = run(Arc::new(Sphere::new(2)), &config, &cluster, None, |_| {}).unwrap();
+/// assert_eq!(split.hall_of_fame, whole.into_result().unwrap().hall_of_fame);
+/// ```
+pub fn connect<P: Problem>(
+    problem: Arc<P>,
+    config: &GaConfig,
+    cluster: &ClusterConfig,
+) -> Result<Connection<P>, DataflowError> {
+    config.validate().map_err(crate::checkpoint::ResumeError::from)?;
     cluster.validate()?;
     if cluster.processes > 1 {
         exit_on_lost_peer();
     }
     // Every process must run the same evolution: the peers compare this when they connect.
-    let fingerprint = stable_hash(&(&config, problem.fingerprint()));
+    let fingerprint = stable_hash(&(config, problem.fingerprint()));
     let (builders, others) = build_communication(cluster, fingerprint)?;
-    let coordinator_process = cluster.is_coordinator();
+    Ok(Connection {
+        problem,
+        config: config.clone(),
+        coordinator_process: cluster.is_coordinator(),
+        in_cluster: cluster.processes > 1,
+        network: Some((builders, others)),
+    })
+}
+
+/// A process connected to the others of its cluster for one run ([`connect`]).
+pub struct Connection<P: Problem> {
+    problem: Arc<P>,
+    config: GaConfig,
+    coordinator_process: bool,
+    in_cluster: bool,
+    /// The workers' allocators and the guard of the network threads (taken by `run`).
+    network: Option<(Vec<AllocatorBuilder>, Box<dyn Any + Send>)>,
+}
+
+impl<P: Problem> Drop for Connection<P> {
+    fn drop(&mut self) {
+        // Unused: dropping the allocators would end the streams to the peers cleanly (they
+        // would wait for this process forever) and dropping the guard would join the network
+        // threads (waiting for peers that wait for this process). Keep both until exit.
+        if let Some(network) = self.network.take().filter(|_| self.in_cluster) {
+            std::mem::forget(network);
+        }
+    }
+}
+
+impl<P: Problem> Connection<P> {
+    /// Runs the evolution this process connected for, from `resume` when given (read by the
+    /// selector only): the second half of [`run()`], with the same `on_generation` and result.
+    pub fn run<F>(
+        mut self,
+        resume: Option<Checkpoint<P::Genome>>,
+        on_generation: F,
+    ) -> Result<RunOutcome<P::Genome>, DataflowError>
+    where
+        F: FnMut(&GenerationReport<P::Genome>) + Send + 'static,
+    {
+        if let Some(checkpoint) = &resume {
+            checkpoint.check_resumable(&self.config)?;
+        }
+        let Some((builders, others)) = self.network.take() else {
+            return Err(DataflowError::NoResult);
+        };
+        run_connected(
+            Arc::clone(&self.problem),
+            &self.config,
+            self.coordinator_process,
+            builders,
+            others,
+            resume,
+            on_generation,
+        )
+    }
+}
+
+/// [`Connection::run`] on the connection's parts.
+fn run_connected<P, F>(
+    problem: Arc<P>,
+    config: &GaConfig,
+    coordinator_process: bool,
+    builders: Vec<AllocatorBuilder>,
+    others: Box<dyn Any + Send>,
+    resume: Option<Checkpoint<P::Genome>>,
+    on_generation: F,
+) -> Result<RunOutcome<P::Genome>, DataflowError>
+where
+    P: Problem,
+    F: FnMut(&GenerationReport<P::Genome>) + Send + 'static,
+{
     let config = config.clone();
     let callback = Arc::new(Mutex::new(Some(on_generation)));
 

@@ -190,34 +190,78 @@ impl EvolveArgs {
     }
 }
 
-/// Adds the way out when storage is in use and this process is one of several: on one host,
-/// process 0 holds a local DuckDB file for the whole run and DuckDB lets no other process open
-/// it meanwhile, so processes that read their market data from that file (`--symbol`) and
-/// process 0 exclude each other. `reading` tells whether this process was reading its market
-/// data (else it was opening the storage to write the run, and its market data is there too).
-fn explain_storage_in_use(error: anyhow::Error, cluster: &ClusterConfig, reading: bool) -> anyhow::Error {
-    let in_use = error
-        .chain()
-        .any(|e| matches!(e.downcast_ref(), Some(storage::StorageError::InUse { .. })));
-    if !in_use || cluster.processes == 1 {
-        return error;
-    }
-    let what = if reading {
-        format!(
-            "process {} cannot read its market data while another process writes to that storage",
-            cluster.process
-        )
-    } else {
-        format!(
-            "process {} cannot write the run to a storage another process is using (if it is a process of this run \
-             reading its market data there)",
-            cluster.process
-        )
+/// What `--resume` continues: the run's stored settings (with the `--generations` given now)
+/// and its latest checkpoint, decoded and as stored.
+struct ResumedRun {
+    settings: EvolveSettings,
+    checkpoint: evoflow_dataflows::Checkpoint<Genome>,
+    checkpoint_payload: Vec<u8>,
+}
+
+/// Reads run `id` to resume from storage, opened read-only (process 0 opens it for writing
+/// only once every process has connected), and checks that this process was started for it:
+/// the same market data, and with several processes the flags of the original run.
+fn read_resumed_run(
+    config: &storage::StorageConfig,
+    id: &str,
+    settings: &EvolveSettings,
+    data: &evoflow::market::MarketData,
+    cluster: &ClusterConfig,
+) -> anyhow::Result<ResumedRun> {
+    let s = match storage::open_storage(config, OpenMode::ReadOnly) {
+        Err(storage::StorageError::NotFound { path, .. }) => {
+            return Err(UsageError(format!(
+                "--resume {id}: no such run ({} does not exist)",
+                path.display()
+            ))
+            .into())
+        }
+        opened => opened?,
     };
-    error.context(format!(
-        "{what}: with several processes keep the data where all of them can read it (--storage shared --shared-dir \
-         DIR, or --data FILE)"
-    ))
+    let record = s
+        .get_run(id)?
+        .ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;
+    let mut stored: EvolveSettings = serde_json::from_str(&record.config_json)
+        .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
+    stored.ga.generations = settings.ga.generations;
+    if cluster.processes > 1 && &stored != settings {
+        // The other processes build their problem from their own flags: they must match.
+        return Err(UsageError(format!(
+            "--resume {id} with several processes: give every process the flags of the original run (only \
+             --generations may change); stored configuration: {}",
+            record.config_json
+        ))
+        .into());
+    }
+    if storage::market_fingerprint(data) != record.data_fingerprint {
+        return Err(UsageError(format!(
+            "--resume {id}: the market data differs from the run's ({}); pass the same --data",
+            stored.data
+        ))
+        .into());
+    }
+    if record.code_version != evoflow::BUILD {
+        eprintln!(
+            "warning: run {id} was started by evoflow {} and resumes with {}: if the change touched how strategies \
+             are scored, the resumed run will not match an uninterrupted one",
+            record.code_version,
+            evoflow::BUILD
+        );
+    }
+    let stored_checkpoint = s
+        .read_checkpoint(id, None)?
+        .ok_or_else(|| UsageError(format!("--resume {id}: the run has no checkpoint")))?;
+    let checkpoint = serde_json::from_slice(&stored_checkpoint.payload).with_context(|| {
+        format!(
+            "run {id}: checkpoint of generation {} is unreadable",
+            stored_checkpoint.generation
+        )
+    })?;
+    Ok(ResumedRun {
+        settings: stored,
+        checkpoint,
+        checkpoint_payload: stored_checkpoint.payload,
+    })
 }
 
 /// Every family keeps at least this share of the population (niche protection).
@@ -229,83 +273,34 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let cluster = args.cluster()?;
     let coordinator = cluster.process == 0;
     let storage_config = args.storage.config()?;
+    // Every process reads its market data before it connects to the others, and process 0
+    // opens storage for writing only once all of them have connected: DuckDB lets no process
+    // read a file while another writes it, so this lets the processes of one host read their
+    // data from the local database that process 0 then writes the run to.
     let data = args
         .market
-        .load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))
-        .map_err(|e| explain_storage_in_use(e, &cluster, true))?;
+        .load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))?;
     let label = args.market.label(Some(evoflow::market::sample::DEFAULT_SAMPLE));
     let mut settings = args.settings(&label)?;
     // A run id names the run in storage and in output, stored or not.
     if let Some(id) = &args.run_id {
         storage::validate_name("run id", id)?;
     }
+    let run_id = args
+        .resume
+        .clone()
+        .or(args.run_id.clone())
+        .unwrap_or_else(|| default_run_id(settings.ga.seed));
 
-    // Only the coordinator opens storage for writing; other processes never touch it.
-    let mut store: Option<Box<dyn Storage>> = None;
-    let mut resume = None;
-    let run_id;
-    if coordinator && !args.no_store {
-        // Other processes of this run can hold it only while reading their market data there.
-        let in_use = |e: storage::StorageError| match args.market.symbol {
-            Some(_) => explain_storage_in_use(e.into(), &cluster, false),
-            None => e.into(),
-        };
-        let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite).map_err(in_use)?;
-        s.claim_writer().map_err(in_use)?;
-        if let Some(id) = &args.resume {
-            let record = s
-                .get_run(id)?
-                .ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;
-            let mut stored: EvolveSettings = serde_json::from_str(&record.config_json)
-                .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
-            stored.ga.generations = args.generations;
-            if cluster.processes > 1 && stored != settings {
-                // The other processes build their problem from their own flags: they must match.
-                return Err(UsageError(format!(
-                    "--resume {id} with several processes: give every process the flags of the original run \
-                     (only --generations may change); stored configuration: {}",
-                    record.config_json
-                ))
-                .into());
-            }
-            if storage::market_fingerprint(&data) != record.data_fingerprint {
-                return Err(UsageError(format!(
-                    "--resume {id}: the market data differs from the run's ({}); pass the same --data",
-                    stored.data
-                ))
-                .into());
-            }
-            if record.code_version != evoflow::BUILD {
-                eprintln!(
-                    "warning: run {id} was started by evoflow {} and resumes with {}: if the change touched how \
-                     strategies are scored, the resumed run will not match an uninterrupted one",
-                    record.code_version,
-                    evoflow::BUILD
-                );
-            }
-            settings = stored;
-            let checkpoint = s
-                .read_checkpoint(id, None)?
-                .ok_or_else(|| UsageError(format!("--resume {id}: the run has no checkpoint")))?;
-            let cp: evoflow_dataflows::Checkpoint<Genome> =
-                serde_json::from_slice(&checkpoint.payload).with_context(|| {
-                    format!(
-                        "run {id}: checkpoint of generation {} is unreadable",
-                        checkpoint.generation
-                    )
-                })?;
-            resume = Some(cp);
-            run_id = id.clone();
-        } else {
-            run_id = args.run_id.clone().unwrap_or_else(|| default_run_id(settings.ga.seed));
-        }
-        store = Some(s);
-    } else {
-        run_id = args
-            .resume
-            .clone()
-            .or(args.run_id.clone())
-            .unwrap_or_else(|| default_run_id(settings.ga.seed));
+    // Only the coordinator reads a run to resume and writes storage; other processes never
+    // touch it.
+    let writes = coordinator && !args.no_store;
+    let resumed = match &args.resume {
+        Some(id) if writes => Some(read_resumed_run(&storage_config, id, &settings, &data, &cluster)?),
+        _ => None,
+    };
+    if let Some(r) = &resumed {
+        settings = r.settings.clone();
     }
 
     let selection = select_families(&settings.seeds, &data)?;
@@ -325,9 +320,25 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         settings.backtest,
     )?);
 
-    if let Some(s) = store.as_mut() {
-        if resume.is_none() {
-            s.create_run(&storage::RunRecord {
+    let connection = evoflow_dataflows::connect(Arc::clone(&problem), &settings.ga, &cluster)?;
+    let mut store: Option<Box<dyn Storage>> = None;
+    if writes {
+        let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
+        s.claim_writer()?;
+        match &resumed {
+            // The checkpoint was read before this process held the storage: it must still be
+            // the run's latest.
+            Some(r) => {
+                let latest = s.read_checkpoint(&run_id, None)?;
+                if latest.as_ref().map(|c| &c.payload) != Some(&r.checkpoint_payload) {
+                    return Err(UsageError(format!(
+                        "--resume {run_id}: the run's checkpoint changed while this process started (is another \
+                         process resuming it?)"
+                    ))
+                    .into());
+                }
+            }
+            None => s.create_run(&storage::RunRecord {
                 run_id: run_id.clone(),
                 config_json: serde_json::to_string(&settings)?,
                 seed: settings.ga.seed,
@@ -336,9 +347,11 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                 status: storage::RunStatus::Running,
                 started_at_ms: now_ms(),
                 ended_at_ms: None,
-            })?;
+            })?,
         }
+        store = Some(s);
     }
+    let resume = resumed.map(|r| r.checkpoint);
 
     let progress = if coordinator && !args.json {
         Some(progress_bar(settings.ga.generations))
@@ -370,7 +383,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         }
     };
 
-    let outcome = evoflow_dataflows::run(Arc::clone(&problem), &settings.ga, &cluster, resume, callback);
+    let outcome = connection.run(resume, callback);
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -600,44 +613,6 @@ fn trim_num(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn storage_in_use_in_a_cluster_says_how_to_share_the_data() {
-        let in_use = || {
-            anyhow::Error::from(storage::StorageError::InUse {
-                path: "x.duckdb".into(),
-                holder: "host:12".into(),
-                lock: "x.duckdb.lock".into(),
-            })
-        };
-        let cluster = |processes, process| ClusterConfig {
-            processes,
-            process,
-            ..ClusterConfig::default()
-        };
-        let alone = explain_storage_in_use(in_use(), &cluster(1, 0), true);
-        assert_eq!(
-            format!("{alone:#}"),
-            format!("{:#}", in_use()),
-            "one process: unchanged"
-        );
-        let other = explain_storage_in_use(anyhow::anyhow!("disk full"), &cluster(2, 1), true);
-        assert_eq!(format!("{other:#}"), "disk full", "other errors: unchanged");
-        let reader = format!("{:#}", explain_storage_in_use(in_use(), &cluster(2, 1), true));
-        assert!(
-            reader.starts_with(
-                "process 1 cannot read its market data while another process writes to that storage: with several \
-                 processes keep the data where all of them can read it (--storage shared --shared-dir DIR, or --data \
-                 FILE): x.duckdb: in use by host:12"
-            ),
-            "{reader}"
-        );
-        let writer = format!("{:#}", explain_storage_in_use(in_use(), &cluster(2, 0), false));
-        assert!(
-            writer.starts_with("process 0 cannot write the run to a storage another process is using"),
-            "{writer}"
-        );
-    }
 
     #[test]
     fn the_rate_counts_every_evaluation_of_the_run_so_far() {
