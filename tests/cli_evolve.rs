@@ -193,15 +193,7 @@ fn two_processes_give_the_same_answer_as_one_worker() {
     };
     let mut p1 = spawn(1, true);
     let mut p0 = spawn(0, true);
-    let out0 = wait_output(&mut p0, Duration::from_secs(120));
-    let out1 = wait_output(&mut p1, Duration::from_secs(30));
-    assert!(
-        out1.status.success(),
-        "process 1 failed: {}",
-        String::from_utf8_lossy(&out1.stderr)
-    );
-    assert!(out1.stdout.is_empty(), "only the coordinator prints results");
-    let two_json = json_of(&out0);
+    let two_json = json_of(&coordinator_output(&mut p0, &mut p1));
     assert_eq!(answer(&two_json), one, "-n 2 differs from -w 1");
 
     // Every stored individual carries the key statistics computed where it was evaluated
@@ -272,14 +264,7 @@ fn processes_on_one_host_read_their_data_from_the_database_process_0_writes() {
     let mut p0 = spawn(0);
     std::thread::sleep(Duration::from_secs(1));
     let mut p1 = spawn(1);
-    let out0 = wait_output(&mut p0, Duration::from_secs(120));
-    let out1 = wait_output(&mut p1, Duration::from_secs(30));
-    assert!(
-        out1.status.success(),
-        "process 1 failed: {}",
-        String::from_utf8_lossy(&out1.stderr)
-    );
-    let two = json_of(&out0);
+    let two = json_of(&coordinator_output(&mut p0, &mut p1));
     assert_eq!(answer(&two), one, "-n 2 on stored bars differs from -w 1 on the sample");
     let s = open_storage(&StorageConfig::local(db), OpenMode::ReadOnly).expect("open the database");
     let run_id = two["run_id"].as_str().expect("run_id");
@@ -317,6 +302,20 @@ fn a_coordinator_that_cannot_store_the_run_stops_the_others() {
     let err1 = String::from_utf8_lossy(&out1.stderr);
     assert_eq!(out1.status.code(), Some(1), "{err1}");
     assert!(err1.contains("lost the connection to process 0"), "{err1}");
+}
+
+/// Waits for both processes of a two-process run; process 1 must succeed and print nothing
+/// (only the coordinator prints results). Returns process 0's output.
+fn coordinator_output(p0: &mut Guard, p1: &mut Guard) -> Output {
+    let out0 = wait_output(p0, Duration::from_secs(120));
+    let out1 = wait_output(p1, Duration::from_secs(30));
+    assert!(
+        out1.status.success(),
+        "process 1 failed: {}",
+        String::from_utf8_lossy(&out1.stderr)
+    );
+    assert!(out1.stdout.is_empty(), "only the coordinator prints results");
+    out0
 }
 
 fn wait_output(guard: &mut Guard, limit: Duration) -> Output {

@@ -173,119 +173,97 @@ impl<P: Problem> Connection<P> {
         let Some((builders, others)) = self.network.take() else {
             return Err(DataflowError::NoResult);
         };
-        run_connected(
-            Arc::clone(&self.problem),
-            &self.config,
-            self.coordinator_process,
-            builders,
-            others,
-            resume,
-            on_generation,
-        )
-    }
-}
+        let problem = Arc::clone(&self.problem);
+        let coordinator_process = self.coordinator_process;
+        let config = self.config.clone();
+        let callback = Arc::new(Mutex::new(Some(on_generation)));
 
-/// [`Connection::run`] on the connection's parts.
-fn run_connected<P, F>(
-    problem: Arc<P>,
-    config: &GaConfig,
-    coordinator_process: bool,
-    builders: Vec<AllocatorBuilder>,
-    others: Box<dyn Any + Send>,
-    resume: Option<Checkpoint<P::Genome>>,
-    on_generation: F,
-) -> Result<RunOutcome<P::Genome>, DataflowError>
-where
-    P: Problem,
-    F: FnMut(&GenerationReport<P::Genome>) + Send + 'static,
-{
-    let config = config.clone();
-    let callback = Arc::new(Mutex::new(Some(on_generation)));
+        // Set when a worker of this process fails, so the others stop instead of waiting for it.
+        let failed = Arc::new(AtomicBool::new(false));
 
-    // Set when a worker of this process fails, so the others stop instead of waiting for it.
-    let failed = Arc::new(AtomicBool::new(false));
-
-    let guards = timely::execute::execute_from(builders, others, WorkerConfig::default(), move |worker| {
-        let index = worker.index();
-        let is_coordinator = index == 0;
-        let mut callback = if is_coordinator {
-            callback.lock().ok().and_then(|mut slot| slot.take())
-        } else {
-            None
-        };
-        let collector: Rc<RefCell<ResultCollector<P::Genome>>> = Rc::new(RefCell::new(ResultCollector::default()));
-        let sink = Rc::clone(&collector);
-        let problem = Arc::clone(&problem);
-        let config = &config;
-        let resume = &resume;
-        let failed = &failed;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            worker.dataflow::<u64, _, _>(|scope| {
-                let streams = evolve(scope, problem, config, resume.clone())?;
-                streams.reports.inspect(move |report: &GenerationReport<P::Genome>| {
-                    if let Some(callback) = callback.as_mut() {
-                        callback(report);
-                    }
-                    sink.borrow_mut().push(report.clone());
-                });
-                Ok::<(), DataflowError>(())
-            })?;
-            while worker.has_dataflows() {
-                if failed.load(Ordering::SeqCst) {
-                    return Err(DataflowError::WorkerFailed {
-                        worker: index,
-                        message: "stopped because another worker failed".into(),
+        let guards = timely::execute::execute_from(builders, others, WorkerConfig::default(), move |worker| {
+            let index = worker.index();
+            let is_coordinator = index == 0;
+            let mut callback = if is_coordinator {
+                callback.lock().ok().and_then(|mut slot| slot.take())
+            } else {
+                None
+            };
+            let collector: Rc<RefCell<ResultCollector<P::Genome>>> = Rc::new(RefCell::new(ResultCollector::default()));
+            let sink = Rc::clone(&collector);
+            let problem = Arc::clone(&problem);
+            let config = &config;
+            let resume = &resume;
+            let failed = &failed;
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                worker.dataflow::<u64, _, _>(|scope| {
+                    let streams = evolve(scope, problem, config, resume.clone())?;
+                    streams.reports.inspect(move |report: &GenerationReport<P::Genome>| {
+                        if let Some(callback) = callback.as_mut() {
+                            callback(report);
+                        }
+                        sink.borrow_mut().push(report.clone());
                     });
+                    Ok::<(), DataflowError>(())
+                })?;
+                while worker.has_dataflows() {
+                    if failed.load(Ordering::SeqCst) {
+                        return Err(DataflowError::WorkerFailed {
+                            worker: index,
+                            message: "stopped because another worker failed".into(),
+                        });
+                    }
+                    worker.step_or_park(Some(PARK));
                 }
-                worker.step_or_park(Some(PARK));
+                Ok(())
+            }));
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(payload) => {
+                    failed.store(true, Ordering::SeqCst);
+                    Err(DataflowError::WorkerFailed {
+                        worker: index,
+                        message: panic_text(payload.as_ref()),
+                    })
+                }
+            };
+            if outcome.is_err() {
+                // Nothing more can complete; drop the dataflow so timely does not wait for it.
+                for dataflow in worker.installed_dataflows() {
+                    worker.drop_dataflow(dataflow);
+                }
             }
-            Ok(())
-        }));
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(payload) => {
-                failed.store(true, Ordering::SeqCst);
-                Err(DataflowError::WorkerFailed {
-                    worker: index,
-                    message: panic_text(payload.as_ref()),
-                })
-            }
-        };
-        if outcome.is_err() {
-            // Nothing more can complete; drop the dataflow so timely does not wait for it.
-            for dataflow in worker.installed_dataflows() {
-                worker.drop_dataflow(dataflow);
-            }
-        }
-        outcome?;
-        let collected = std::mem::take(&mut *collector.borrow_mut());
-        Ok::<_, DataflowError>(if is_coordinator { collected.finish() } else { None })
-    })
-    .map_err(DataflowError::Timely)?;
+            outcome?;
+            let collected = std::mem::take(&mut *collector.borrow_mut());
+            Ok::<_, DataflowError>(if is_coordinator { collected.finish() } else { None })
+        })
+        .map_err(DataflowError::Timely)?;
 
-    let mut result = None;
-    let mut errors = Vec::new();
-    for (worker, joined) in guards.join().into_iter().enumerate() {
-        match joined {
-            Ok(Ok(Some(evolution))) => result = Some(evolution),
-            Ok(Ok(None)) => {}
-            Ok(Err(error)) => errors.push(error),
-            Err(message) => errors.push(DataflowError::WorkerFailed { worker, message }),
+        let mut result = None;
+        let mut errors = Vec::new();
+        for (worker, joined) in guards.join().into_iter().enumerate() {
+            match joined {
+                Ok(Ok(Some(evolution))) => result = Some(evolution),
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => errors.push(error),
+                Err(message) => errors.push(DataflowError::WorkerFailed { worker, message }),
+            }
         }
+        // Report the worker that failed rather than those that stopped because of it.
+        let is_secondary = |e: &DataflowError| matches!(e, DataflowError::WorkerFailed { message, .. } if message.starts_with("stopped because"));
+        if let Some(index) =
+            errors
+                .iter()
+                .position(|e| !is_secondary(e))
+                .or(if errors.is_empty() { None } else { Some(0) })
+        {
+            return Err(errors.swap_remove(index));
+        }
+        if !coordinator_process {
+            return Ok(RunOutcome::NotCoordinator);
+        }
+        result
+            .map(|r| RunOutcome::Coordinator(Box::new(r)))
+            .ok_or(DataflowError::NoResult)
     }
-    // Report the worker that failed rather than those that stopped because of it.
-    let is_secondary = |e: &DataflowError| matches!(e, DataflowError::WorkerFailed { message, .. } if message.starts_with("stopped because"));
-    if let Some(index) = errors
-        .iter()
-        .position(|e| !is_secondary(e))
-        .or(if errors.is_empty() { None } else { Some(0) })
-    {
-        return Err(errors.swap_remove(index));
-    }
-    if !coordinator_process {
-        return Ok(RunOutcome::NotCoordinator);
-    }
-    result
-        .map(|r| RunOutcome::Coordinator(Box::new(r)))
-        .ok_or(DataflowError::NoResult)
 }
