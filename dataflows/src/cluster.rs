@@ -93,6 +93,18 @@ pub enum ClusterError {
         /// The configured timeout.
         timeout: Duration,
     },
+    /// A peer that had connected closed its connection while this process still waited for
+    /// others: it refused another process, or failed, and the run cannot start.
+    #[error(
+        "process {process} (at {address}) left before the run started (it refused another process or failed; \
+         its output says why)"
+    )]
+    PeerLeft {
+        /// The peer.
+        process: usize,
+        /// Its address.
+        address: String,
+    },
     /// A peer sent an unexpected handshake.
     #[error("unexpected connection handshake: {0}")]
     Handshake(String),

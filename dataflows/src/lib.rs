@@ -25,8 +25,10 @@
 //! [`RunOutcome::Coordinator`] on process 0 and [`RunOutcome::NotCoordinator`] elsewhere.
 //! It is [`connect`] then [`Connection::run`]: a caller with work that must wait until every
 //! process has connected (evoflow's process 0 opens storage for writing there) calls the two.
-//! If a peer process dies mid-run, the survivors print `error: lost the connection to process
-//! N (...)` and exit with status 1; if a worker thread panics in a single process, the other
+//! A peer that connected and then leaves while the others still connect (it refused another
+//! process, or died) stops them at once (`process N (at host:port) left before the run
+//! started`). If a peer process dies mid-run, the survivors print `error: lost the connection
+//! to process N (...)` and exit with status 1; if a worker thread panics in a single process, the other
 //! workers stop and [`run()`] returns [`DataflowError::WorkerFailed`].
 //!
 //! # Embedding `evolve` in your own dataflow

@@ -182,6 +182,12 @@ fn dial_lower(
                 Ok(stream) => break stream,
                 Err(e) => e.to_string(),
             };
+            if let Some(gone) = first_closed(&sockets) {
+                return Err(ClusterError::PeerLeft {
+                    process: gone,
+                    address: addresses[gone].clone(),
+                });
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(ClusterError::ConnectTimeout {
@@ -293,6 +299,13 @@ fn accept_higher(
                 sockets[process - me - 1] = Some(stream);
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if let Some(gone) = first_closed(&sockets) {
+                    let process = me + 1 + gone;
+                    return Err(ClusterError::PeerLeft {
+                        process,
+                        address: addresses[process].clone(),
+                    });
+                }
                 if Instant::now() >= deadline {
                     let process = me + 1 + missing;
                     return Err(ClusterError::AcceptTimeout {
@@ -307,6 +320,25 @@ fn accept_higher(
         }
     }
     Ok(sockets)
+}
+
+/// The index of the first of `sockets` whose peer has closed its end, while this process is
+/// still connecting to others. A peer that agreed sends nothing until every process has
+/// connected (and then timely's own traffic), so a socket that reads end-of-file means the
+/// peer left: it refused another process, or failed. Peeking leaves any bytes for timely.
+fn first_closed(sockets: &[Option<TcpStream>]) -> Option<usize> {
+    sockets.iter().position(|socket| {
+        socket.as_ref().is_some_and(|s| {
+            let mut byte = [0u8; 1];
+            let closed = s.set_nonblocking(true).is_ok()
+                && match s.peek(&mut byte) {
+                    Ok(read) => read == 0,
+                    Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted),
+                };
+            let _ = s.set_nonblocking(false);
+            closed
+        })
+    })
 }
 
 /// The text of a panic payload.

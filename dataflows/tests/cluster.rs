@@ -1,6 +1,7 @@
 //! Multi-process runs of the `evoflow-sphere` binary on localhost: equality with the sequential
 //! GA, a lost peer makes the survivor exit non-zero, a missing peer hits the connect timeout,
-//! processes started with different flags refuse to run together.
+//! processes started with different flags refuse to run together, a process that leaves
+//! before the run starts stops the others.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -289,6 +290,59 @@ fn processes_with_different_workers_or_settings_refuse_to_run_together() {
         "seed",
         [&["--seed", "1"], &["--seed", "2"]],
         "error: processes 0 and 1 were started with different settings, data or builds",
+    );
+}
+
+/// Processes 0 and 2 of three connect; process 1 never comes up, and process 0 dies while
+/// waiting for it. Process 2, still dialing process 1, must stop at once (process 0 left)
+/// instead of waiting out its connect timeout for a run that can no longer start.
+#[test]
+fn a_peer_that_leaves_before_the_run_starts_stops_the_others_at_once() {
+    use std::io::{BufRead, BufReader};
+    let (hosts, addresses) = hostfile_n("left", 3);
+    let hosts = hosts.to_str().unwrap();
+    let args = |p: &'static str| vec!["-n", "3", "-h", hosts, "--connect-timeout", "60", "-r", "-p", p];
+    let mut p0 = spawn(&args("0"));
+    let mut p2 = spawn(&args("2"));
+    // Wait until process 2 reports its connection to process 0, keeping the rest of its stderr.
+    let lines = BufReader::new(p2.0.stderr.take().unwrap()).lines();
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let mut err2: Vec<String> = Vec::new();
+    while !err2.iter().any(|l| l.contains("process 2: connected to process 0")) {
+        err2.push(
+            received
+                .recv_timeout(Duration::from_secs(20))
+                .expect("process 2 connects to process 0"),
+        );
+    }
+    p0.0.kill().unwrap();
+    p0.0.wait().unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = p2.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "process 2 still waits {:?} after process 0 died",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    err2.extend(received.iter());
+    let err2 = err2.join("\n");
+    assert_eq!(status.code(), Some(1), "process 2 stderr: {err2}");
+    assert!(
+        err2.contains(&format!(
+            "error: process 0 (at {}) left before the run started",
+            addresses[0]
+        )),
+        "process 2 stderr: {err2}"
     );
 }
 
