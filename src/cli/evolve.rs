@@ -331,11 +331,10 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
             Some(r) => {
                 let latest = s.read_checkpoint(&run_id, None)?;
                 if latest.as_ref().map(|c| &c.payload) != Some(&r.checkpoint_payload) {
-                    return Err(UsageError(format!(
+                    anyhow::bail!(
                         "--resume {run_id}: the run's checkpoint changed while this process started (is another \
                          process resuming it?)"
-                    ))
-                    .into());
+                    );
                 }
             }
             None => s.create_run(&storage::RunRecord {
