@@ -28,8 +28,8 @@
 //! A peer that connected and then leaves while the others still connect (it refused another
 //! process, or died) stops them at once (`process N (at host:port) left before the run
 //! started`). If a peer process dies mid-run, the survivors print `error: lost the connection
-//! to process N (...)` and exit with status 1; if a worker thread panics in a single process, the other
-//! workers stop and [`run()`] returns [`DataflowError::WorkerFailed`].
+//! to process N (...)` and exit with status 1; if a worker thread panics in a single process,
+//! the other workers stop and [`run()`] returns [`DataflowError::WorkerFailed`].
 //!
 //! # Embedding `evolve` in your own dataflow
 //!

@@ -203,14 +203,7 @@ fn dial_lower(
         let mut hello = (me as u64).to_be_bytes().to_vec();
         hello.extend_from_slice(&header.to_bytes());
         (&stream).write_all(&hello)?;
-        let theirs = read_header(&stream, deadline)
-            .map_err(|e| ClusterError::Handshake(format!("process {process} at {address} did not answer: {e}")))?
-            .ok_or_else(|| {
-                ClusterError::Handshake(format!(
-                    "process {process} at {address} answered with something other than evoflow's handshake \
-                     (another program, or another evoflow version)"
-                ))
-            })?;
+        let theirs = peer_header(&stream, deadline, &format!("process {process} at {address}"))?;
         header.agree(me, theirs, process)?;
         if report {
             eprintln!("process {me}: connected to process {process} at {address}");
@@ -235,9 +228,10 @@ fn try_connect(address: &str, deadline: Instant) -> std::io::Result<TcpStream> {
     Err(last)
 }
 
-/// Reads a peer's [`RunHeader`] from `stream`, waiting until `deadline` (at least 100 ms);
-/// None when the bytes are not a header.
-fn read_header(mut stream: &TcpStream, deadline: Instant) -> std::io::Result<Option<RunHeader>> {
+/// Reads the [`RunHeader`] of the peer `who` (e.g. "process 1 at host:port") from `stream`,
+/// waiting until `deadline` (at least 100 ms); a handshake error when none comes or the bytes
+/// are not a header.
+fn peer_header(mut stream: &TcpStream, deadline: Instant, who: &str) -> Result<RunHeader, ClusterError> {
     let left = deadline
         .saturating_duration_since(Instant::now())
         .max(Duration::from_millis(100));
@@ -245,8 +239,12 @@ fn read_header(mut stream: &TcpStream, deadline: Instant) -> std::io::Result<Opt
     let mut bytes = [0u8; RunHeader::LEN];
     let read = stream.read_exact(&mut bytes);
     stream.set_read_timeout(None)?;
-    read?;
-    Ok(RunHeader::from_bytes(&bytes))
+    read.map_err(|e| ClusterError::Handshake(format!("{who} sent no handshake header: {e}")))?;
+    RunHeader::from_bytes(&bytes).ok_or_else(|| {
+        ClusterError::Handshake(format!(
+            "{who} does not speak evoflow's handshake (another program, or another evoflow version)"
+        ))
+    })
 }
 
 /// Accepts connections from processes `me + 1 ..`, until `deadline`: reads each one's index and
@@ -282,14 +280,7 @@ fn accept_higher(
                         "{peer} claims to be process {process}, which process {me} does not expect"
                     )));
                 }
-                let theirs = read_header(&stream, deadline)
-                    .map_err(|e| ClusterError::Handshake(format!("process {process} ({peer}) sent no header: {e}")))?
-                    .ok_or_else(|| {
-                        ClusterError::Handshake(format!(
-                            "{peer} (process {process}) does not speak evoflow's handshake (another program, or \
-                             another evoflow version)"
-                        ))
-                    })?;
+                let theirs = peer_header(&stream, deadline, &format!("process {process} at {peer}"))?;
                 // Answer before judging, so the peer reaches the same verdict.
                 stream.write_all(&header.to_bytes())?;
                 header.agree(me, theirs, process)?;

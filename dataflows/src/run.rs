@@ -1,5 +1,6 @@
-//! `run`: executes `evolve` on timely workers (threads, processes) and returns the coordinator's result.
+//! `run` and `connect`: execute `evolve` on timely workers (threads, processes) and return the coordinator's result.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
@@ -7,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use timely::communication::AllocatorBuilder;
 use timely::dataflow::operators::Inspect;
 use timely::WorkerConfig;
 
@@ -18,8 +20,6 @@ use crate::network::{build_communication, exit_on_lost_peer, panic_text};
 use crate::problem::{Genome, Problem};
 use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
 use crate::stable_hash::stable_hash;
-use std::any::Any;
-use timely::communication::AllocatorBuilder;
 
 /// How long an idle worker parks before checking whether another worker failed.
 const PARK: Duration = Duration::from_millis(50);

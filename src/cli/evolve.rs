@@ -200,12 +200,13 @@ struct ResumedRun {
 
 /// Reads run `id` to resume from storage, opened read-only (process 0 opens it for writing
 /// only once every process has connected), and checks that this process was started for it:
-/// the same market data, and with several processes the flags of the original run.
+/// the same market data (of fingerprint `data_fingerprint`), and with several processes the
+/// flags of the original run.
 fn read_resumed_run(
     config: &storage::StorageConfig,
     id: &str,
     settings: &EvolveSettings,
-    data: &evoflow::market::MarketData,
+    data_fingerprint: &str,
     cluster: &ClusterConfig,
 ) -> anyhow::Result<ResumedRun> {
     let s = match storage::open_storage(config, OpenMode::ReadOnly) {
@@ -233,7 +234,7 @@ fn read_resumed_run(
         ))
         .into());
     }
-    if storage::market_fingerprint(data) != record.data_fingerprint {
+    if data_fingerprint != record.data_fingerprint {
         return Err(UsageError(format!(
             "--resume {id}: the market data differs from the run's ({}); pass the same --data",
             stored.data
@@ -295,8 +296,15 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     // Only the coordinator reads a run to resume and writes storage; other processes never
     // touch it.
     let writes = coordinator && !args.no_store;
+    let fingerprint = storage::market_fingerprint(&data);
     let resumed = match &args.resume {
-        Some(id) if writes => Some(read_resumed_run(&storage_config, id, &settings, &data, &cluster)?),
+        Some(id) if writes => Some(read_resumed_run(
+            &storage_config,
+            id,
+            &settings,
+            &fingerprint,
+            &cluster,
+        )?),
         _ => None,
     };
     if let Some(r) = &resumed {
@@ -310,7 +318,6 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         }
     }
     let split = split_point(data.bars.len(), settings.test_fraction)?;
-    let fingerprint = storage::market_fingerprint(&data);
     let train = Arc::new(data.slice(0..split));
     let problem = Arc::new(TradingProblem::new(
         selection.families.clone(),

@@ -9,9 +9,10 @@ use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
 pub use super::ml_features::RETRAIN_EVERY;
 
 /// Walk-forward linear SVM committee predicting the sign of the 5-bar forward return. Every 500
-/// bars ([`RETRAIN_EVERY`]: at bar r, a multiple of 500) it trains on the `lookback_window` rows t whose label is
-/// already known (t + 5 <= r), using the first `feature_count` engineered features (returns,
-/// RSI, MACD, SMA/EMA ratios, volatility, volume ratio, lags, ...; see
+/// bars ([`RETRAIN_EVERY`]: at bar r, a multiple of 500) it trains on the `lookback_window`
+/// rows t whose label is already known (t + 5 <= r), using the first `feature_count`
+/// engineered features (returns, RSI, MACD, SMA/EMA ratios, volatility, volume ratio, lags,
+/// ...; see
 /// `ml_features::FEATURE_NAMES`) standardised on the training rows. `quantile_bins` b drops
 /// the rows whose |forward return| lies in the lowest `(b - 2) / b` fraction of the window (b =
 /// 2 keeps all; larger b trains on clearer moves only). The committee has `ensemble_size`

@@ -11,9 +11,9 @@ pub use super::ml_features::RETRAIN_EVERY;
 /// Minimum rows per leaf of each regression tree (limits overfitting to single bars).
 const MIN_SAMPLES_LEAF: usize = 5;
 
-/// Every 500 bars ([`RETRAIN_EVERY`]: at bar r, a multiple of 500) fit, on the last `feature_window` rows t whose
-/// 5-bar forward return is already known (t + 5 <= r): a standard scaler on all 15 engineered
-/// features, PCA to `pca_components` components, and a random forest ([`crate::ml::Forest`]:
+/// Every 500 bars ([`RETRAIN_EVERY`]: at bar r, a multiple of 500) fit, on the last
+/// `feature_window` rows t whose 5-bar forward return is already known (t + 5 <= r): a
+/// standard scaler on all 15 engineered features, PCA to `pca_components` components, and a random forest ([`crate::ml::Forest`]:
 /// Breiman's, on bootstrap samples with one random candidate component per split (mtry =
 /// max(1, ⌊components / 3⌋)), 32-bin histogram splits) of `n_estimators` trees of depth at
 /// most `tree_depth` (levels of splits, as scikit-learn's `max_depth`) regressing the forward
@@ -27,7 +27,7 @@ const MIN_SAMPLES_LEAF: usize = 5;
 ///
 /// Cost (`benches/seeds.rs`, signal plus backtest on the 5,000-bar hourly sample, on a shared
 /// 2-core machine): 5.7 ms at default genes, 37 ms with every gene at its maximum (200 trees
-/// of depth 7 on 500 rows, 9 retrainings); a random genome on the 3,500 training bars of
+/// of depth 7 on 500 rows, 8 retrainings); a random genome on the 3,500 training bars of
 /// `evolve` averages about 7 ms, most of it growing the forests (and predicting as they
 /// grow; see [`Strategy::relative_cost`]).
 pub struct PcaTreeQuantile;
