@@ -7,6 +7,7 @@ pub const BUILD: &str = concat!(env!("CARGO_PKG_VERSION"), "+src.", env!("EVOFLO
 
 pub mod backtest;
 pub mod evolution;
+pub mod fetch;
 pub mod indicators;
 pub mod market;
 pub mod ml;

@@ -28,6 +28,8 @@ pub enum DataCommand {
     Export(ExportArgs),
     /// Delete a stored series (bars and funding).
     Rm(RmArgs),
+    /// Fetch Hyperliquid candles (and funding) into storage, asking only for what it lacks.
+    Fetch(super::data_fetch::FetchArgs),
 }
 
 /// Flags of `evoflow data import`.
@@ -97,6 +99,7 @@ pub fn run(args: DataArgs) -> anyhow::Result<()> {
         DataCommand::Ls(a) => ls(a),
         DataCommand::Export(a) => export(a),
         DataCommand::Rm(a) => rm(a),
+        DataCommand::Fetch(a) => super::data_fetch::run(a),
     }
 }
 
