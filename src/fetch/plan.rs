@@ -8,11 +8,12 @@ pub struct Range {
 }
 
 /// The ranges of `[since, until]` outside the stored span `stored` (first and last stored
-/// time within `[since, until]`): the part before the first stored time and the part from
-/// `last + step` on, where `step` is the least time between two entries (an interval for
-/// candles, 1 ms for funding). Holes inside the stored span are not asked for again: the
-/// fetch writes in time order, so they are gaps of the exchange's data, which
-/// [`find_gaps`] reports.
+/// time within `[since, until]`). `step_ms` is the least time between two entries (an
+/// interval for candles, a little under the funding period for funding): the part before
+/// the first stored time is asked for only when an entry could fit there (`first - since
+/// >= step`), and the part after the last from `last + step` on. Holes inside the stored
+/// span are not asked for again: the fetch writes in time order, so they are gaps of the
+/// exchange's data, which [`find_gaps`] reports.
 pub fn missing_ranges(since_ms: i64, until_ms: i64, stored: Option<(i64, i64)>, step_ms: i64) -> Vec<Range> {
     if since_ms > until_ms {
         return Vec::new();
@@ -24,7 +25,7 @@ pub fn missing_ranges(since_ms: i64, until_ms: i64, stored: Option<(i64, i64)>, 
         }];
     };
     let mut out = Vec::new();
-    if since_ms < first {
+    if first.saturating_sub(since_ms) >= step_ms {
         out.push(Range {
             start_ms: since_ms,
             end_ms: first - 1,
@@ -89,6 +90,12 @@ mod tests {
             ]
         );
         assert!(missing_ranges(0, 10 * H + 5, Some((0, 10 * H)), H).is_empty());
+        // Nothing can open between `since` and the first stored entry less than a step later.
+        assert!(missing_ranges(5, 10 * H, Some((H, 10 * H)), H).is_empty());
+        assert_eq!(
+            missing_ranges(0, 10 * H, Some((H, 10 * H)), H),
+            vec![Range { start_ms: 0, end_ms: H - 1 }]
+        );
         assert!(missing_ranges(5, 4, None, H).is_empty());
     }
 

@@ -9,6 +9,12 @@ use super::{FetchConfig, FetchError};
 use crate::market::format_timestamp_ms;
 use crate::storage::{Storage, StorageError, TimeRange};
 
+/// Hyperliquid pays funding every hour.
+const FUNDING_PERIOD_MS: i64 = 3_600_000;
+/// The least time between two funding rows: a minute under the period, as the rows' times
+/// wander by some milliseconds around the hour.
+const FUNDING_STEP_MS: i64 = FUNDING_PERIOD_MS - 60_000;
+
 /// What the fetch tells its caller as it goes (for a progress bar or log lines).
 pub enum Progress<'a> {
     /// About to fetch `ranges` of `what` (`candles` or `funding`), about `expected` entries.
@@ -154,9 +160,8 @@ fn fetch_funding(
     let stored = storage
         .read_funding(&config.coin, &config.interval, window)?
         .and_then(|f| span(&f.time_ms));
-    let ranges = missing_ranges(config.since_ms, config.until_ms, stored, 1);
-    let hour = 3_600_000;
-    let expected: i64 = ranges.iter().map(|r| (r.end_ms - r.start_ms) / hour + 1).sum();
+    let ranges = missing_ranges(config.since_ms, config.until_ms, stored, FUNDING_STEP_MS);
+    let expected: i64 = ranges.iter().map(|r| (r.end_ms - r.start_ms) / FUNDING_PERIOD_MS + 1).sum();
     progress(Progress::Planned {
         what: "funding",
         ranges: ranges.len(),
