@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use evoflow::storage::{open_storage, OpenMode, StorageConfig, TimeRange};
-use fake_hyperliquid::{hourly_market, Fault, FakeHyperliquid, Market, Recorded, CANDLE_CAP, HOUR_MS};
+use fake_hyperliquid::{hourly_market, FakeHyperliquid, Fault, Market, Recorded, CANDLE_CAP, HOUR_MS};
 
 /// 12,001 served candles (three pages), the last still open, three missing after index 7000.
 const CANDLES: usize = 12_001;
@@ -48,14 +48,19 @@ fn fails_with(out: &Output, code: i32, needles: &[&str]) {
     }
 }
 
-/// The fake's market, made when at least two minutes remain in the current hour, so that
-/// its last candle stays open for the whole test.
-fn market() -> Market {
+/// Waits, when less than two minutes remain in the current hour, for the next one, so that
+/// a market made now keeps its last candle open for the whole test.
+fn steady_hour() {
     let now = chrono::Utc::now().timestamp_millis();
     let left = HOUR_MS - now.rem_euclid(HOUR_MS);
     if left < 120_000 {
         std::thread::sleep(std::time::Duration::from_millis(left as u64 + 1_000));
     }
+}
+
+/// The fake's market for most tests.
+fn market() -> Market {
+    steady_hour();
     hourly_market(CANDLES, 7_000, 3)
 }
 
@@ -89,7 +94,10 @@ fn assert_stored_all(db: &Path, market: &Market) {
     let bars = s.read_bars("BTC", "1h", TimeRange::all()).unwrap();
     let closed = &market.candles[..market.candles.len() - 1];
     let times: Vec<i64> = closed.iter().map(|c| c.t).collect();
-    assert_eq!(bars.timestamp_ms, times, "every closed candle exactly once, the open one not");
+    assert_eq!(
+        bars.timestamp_ms, times,
+        "every closed candle exactly once, the open one not"
+    );
     for (i, c) in closed.iter().enumerate() {
         let want = [&c.o, &c.h, &c.l, &c.c, &c.v].map(|v| v.parse::<f64>().unwrap());
         let got = [bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]];
@@ -127,7 +135,12 @@ fn fetch_pages_retries_stores_each_candle_once_then_asks_only_for_the_new_ones()
     assert!(text.contains("fetched 12000 new bars of BTC/1h"), "{text}");
     assert!(text.contains("skipped 1 still-open candle"), "{text}");
     assert!(text.contains("fetched 12001 new funding rates of BTC/1h"), "{text}");
-    assert!(err.contains("HTTP 429"), "{err}");
+    // The first 429 said `Retry-After: 1`, which outweighs the first backoff (under 0.5 s).
+    assert!(
+        err.contains("in 1.0 s (try 1 of 3: HTTP 429 Too Many Requests)"),
+        "{err}"
+    );
+    assert!(err.contains("(try 2 of 3: HTTP 429"), "{err}");
     assert!(err.contains("response body cut off"), "{err}");
     let gap_after = server.with_market(|m| m.candles[7_000].t);
     let gap_line = format!(
@@ -220,7 +233,11 @@ fn an_interrupted_fetch_keeps_its_pages_and_the_next_one_continues() {
     let text = ok(&evoflow(&args));
     assert!(text.contains("fetched 2000 new bars"), "{text}");
     let starts = candle_starts(&server.requests()[before..]);
-    assert_eq!(starts, vec![(t10000 + HOUR_MS, 200)], "it continues after the stored pages");
+    assert_eq!(
+        starts,
+        vec![(t10000 + HOUR_MS, 200)],
+        "it continues after the stored pages"
+    );
     server.with_market(|m| assert_stored_all(&db, m));
 }
 
@@ -237,14 +254,25 @@ fn bad_input_names_the_request_exits_non_zero_and_writes_nothing() {
 
     // Malformed JSON (request 1).
     let out = evoflow(&fetch_args(&url, &dbs, &since));
-    fails_with(&out, 1, &["candleSnapshot BTC 1h", "malformed response: invalid JSON", &url]);
+    fails_with(
+        &out,
+        1,
+        &["candleSnapshot BTC 1h", "malformed response: invalid JSON", &url],
+    );
     nothing_stored();
 
     // An unknown coin: the API answers an empty list.
     let mut args = fetch_args(&url, &dbs, &since);
     args[3] = "NOPE";
     let out = evoflow(&args);
-    fails_with(&out, 2, &["candleSnapshot NOPE 1h", "returned no candles (unknown coin or interval"]);
+    fails_with(
+        &out,
+        2,
+        &[
+            "candleSnapshot NOPE 1h",
+            "returned no candles (unknown coin or interval",
+        ],
+    );
     nothing_stored();
 
     // An interval Hyperliquid does not serve, and a bad time.
@@ -255,11 +283,75 @@ fn bad_input_names_the_request_exits_non_zero_and_writes_nothing() {
     fails_with(&evoflow(&args), 2, &["--since yesterday"]);
 
     // No server listening.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let gone = format!("http://127.0.0.1:{port}");
     let mut args = fetch_args(&gone, &dbs, &since);
     *args.last_mut().unwrap() = "2";
     let out = evoflow(&args);
     fails_with(&out, 1, &["candleSnapshot BTC 1h", "failed after 2 tries", &gone]);
     nothing_stored();
+
+    // A server that never answers: each try ends at the per-request timeout.
+    let mut m = market();
+    m.faults.insert(1, Fault::Stall(1_500));
+    m.faults.insert(2, Fault::Stall(1_500));
+    let stalling = FakeHyperliquid::start(m);
+    let url = stalling.url();
+    let mut args = fetch_args(&url, &dbs, &since);
+    *args.last_mut().unwrap() = "2";
+    args.extend(["--timeout", "0.3"]);
+    let out = evoflow(&args);
+    fails_with(
+        &out,
+        1,
+        &["candleSnapshot BTC 1h", "failed after 2 tries", "timeout", &url],
+    );
+    nothing_stored();
+}
+
+#[test]
+fn fetch_writes_to_the_shared_backend() {
+    steady_hour();
+    let m = hourly_market(300, 100, 2);
+    let first = m.candles[0].t;
+    let want: Vec<i64> = m.candles[..m.candles.len() - 1].iter().map(|c| c.t).collect();
+    let server = FakeHyperliquid::start(m);
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("efs");
+    std::fs::create_dir(&shared).unwrap();
+    let (url, since, shared_s) = (server.url(), first.to_string(), shared.display().to_string());
+    let args = [
+        "data",
+        "fetch",
+        "--coin",
+        "BTC",
+        "--interval",
+        "1h",
+        "--since",
+        &since,
+        "--api-url",
+        &url,
+        "--storage",
+        "shared",
+        "--shared-dir",
+        &shared_s,
+    ];
+    let text = ok(&evoflow(&args));
+    assert!(
+        text.contains(&format!(
+            "fetched {} new bars of BTC/1h into shared storage",
+            want.len()
+        )),
+        "{text}"
+    );
+    let s = open_storage(&StorageConfig::shared(shared.clone()), OpenMode::ReadOnly).unwrap();
+    assert_eq!(s.read_bars("BTC", "1h", TimeRange::all()).unwrap().timestamp_ms, want);
+    assert!(
+        s.read_funding("BTC", "1h", TimeRange::all()).unwrap().is_none(),
+        "no --funding, no funding"
+    );
 }

@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use evoflow::fetch::{fetch_into, FetchConfig, FetchError, InfoClient, Progress, RetryPolicy, MAINNET_URL, TESTNET_URL};
+use evoflow::fetch::{
+    fetch_into, FetchConfig, FetchError, InfoClient, Progress, RetryPolicy, MAINNET_URL, TESTNET_URL,
+};
 use evoflow::market::{format_timestamp_ms, parse_timestamp_ms};
 use evoflow::storage::{open_storage, OpenMode};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -99,9 +101,18 @@ pub fn run(args: FetchArgs) -> anyhow::Result<()> {
     let storage_config = args.storage.config()?;
     let now = now_ms();
     let since = time_flag("--since", &args.since)?;
-    let until = args.until.as_deref().map(|u| time_flag("--until", u)).transpose()?.unwrap_or(now);
+    let until = args
+        .until
+        .as_deref()
+        .map(|u| time_flag("--until", u))
+        .transpose()?
+        .unwrap_or(now);
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(UsageError(format!("--timeout {}: must be a positive number of seconds", args.timeout)).into());
+        return Err(UsageError(format!(
+            "--timeout {}: must be a positive number of seconds",
+            args.timeout
+        ))
+        .into());
     }
     let config = FetchConfig::new(&args.coin, &args.interval, since, until, args.funding)?;
     let api_url = match (&args.api_url, args.testnet) {

@@ -12,7 +12,11 @@ pub enum FetchError {
     Usage(String),
     /// Network failures, timeouts, HTTP 429 or 5xx on every one of the allowed tries.
     #[error("{request}: failed after {tries} tries: {message}")]
-    Unreachable { request: String, tries: u32, message: String },
+    Unreachable {
+        request: String,
+        tries: u32,
+        message: String,
+    },
     /// An HTTP error status that retrying cannot fix (4xx other than 429).
     #[error("{request}: HTTP {status}: {body}")]
     Status { request: String, status: u16, body: String },

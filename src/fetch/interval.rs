@@ -49,6 +49,9 @@ mod tests {
         assert_eq!(interval_ms("1h").unwrap(), 3_600_000);
         assert_eq!(interval_ms("1M").unwrap(), 28 * 86_400_000);
         let e = interval_ms("1H").unwrap_err().to_string();
-        assert!(e.starts_with("--interval 1H: not a Hyperliquid interval (one of 1m, 3m"), "{e}");
+        assert!(
+            e.starts_with("--interval 1H: not a Hyperliquid interval (one of 1m, 3m"),
+            "{e}"
+        );
     }
 }

@@ -76,7 +76,14 @@ pub fn candle_page(
             open_dropped += 1;
             continue;
         }
-        closed.push(t, bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]);
+        closed.push(
+            t,
+            bars.open[i],
+            bars.high[i],
+            bars.low[i],
+            bars.close[i],
+            bars.volume[i],
+        );
     }
     Ok(CandlePage {
         closed,

@@ -80,13 +80,22 @@ mod tests {
     fn plans_only_what_is_missing() {
         assert_eq!(
             missing_ranges(0, 10 * H, None, H),
-            vec![Range { start_ms: 0, end_ms: 10 * H }]
+            vec![Range {
+                start_ms: 0,
+                end_ms: 10 * H
+            }]
         );
         assert_eq!(
             missing_ranges(0, 10 * H, Some((2 * H, 5 * H)), H),
             vec![
-                Range { start_ms: 0, end_ms: 2 * H - 1 },
-                Range { start_ms: 6 * H, end_ms: 10 * H }
+                Range {
+                    start_ms: 0,
+                    end_ms: 2 * H - 1
+                },
+                Range {
+                    start_ms: 6 * H,
+                    end_ms: 10 * H
+                }
             ]
         );
         assert!(missing_ranges(0, 10 * H + 5, Some((0, 10 * H)), H).is_empty());
@@ -94,7 +103,10 @@ mod tests {
         assert!(missing_ranges(5, 10 * H, Some((H, 10 * H)), H).is_empty());
         assert_eq!(
             missing_ranges(0, 10 * H, Some((H, 10 * H)), H),
-            vec![Range { start_ms: 0, end_ms: H - 1 }]
+            vec![Range {
+                start_ms: 0,
+                end_ms: H - 1
+            }]
         );
         assert!(missing_ranges(5, 4, None, H).is_empty());
     }
@@ -105,8 +117,16 @@ mod tests {
         assert_eq!(
             find_gaps(&t, H),
             vec![
-                Gap { after_ms: 2 * H, before_ms: 6 * H, missing: 3 },
-                Gap { after_ms: 7 * H, before_ms: 9 * H, missing: 1 }
+                Gap {
+                    after_ms: 2 * H,
+                    before_ms: 6 * H,
+                    missing: 3
+                },
+                Gap {
+                    after_ms: 7 * H,
+                    before_ms: 9 * H,
+                    missing: 1
+                }
             ]
         );
         assert!(find_gaps(&[0, H], H).is_empty());

@@ -18,7 +18,11 @@ const FUNDING_STEP_MS: i64 = FUNDING_PERIOD_MS - 60_000;
 /// What the fetch tells its caller as it goes (for a progress bar or log lines).
 pub enum Progress<'a> {
     /// About to fetch `ranges` of `what` (`candles` or `funding`), about `expected` entries.
-    Planned { what: &'a str, ranges: usize, expected: u64 },
+    Planned {
+        what: &'a str,
+        ranges: usize,
+        expected: u64,
+    },
     /// A page of `count` entries up to `last_ms` was committed to storage.
     Committed { what: &'a str, count: usize, last_ms: i64 },
 }
@@ -161,7 +165,10 @@ fn fetch_funding(
         .read_funding(&config.coin, &config.interval, window)?
         .and_then(|f| span(&f.time_ms));
     let ranges = missing_ranges(config.since_ms, config.until_ms, stored, FUNDING_STEP_MS);
-    let expected: i64 = ranges.iter().map(|r| (r.end_ms - r.start_ms) / FUNDING_PERIOD_MS + 1).sum();
+    let expected: i64 = ranges
+        .iter()
+        .map(|r| (r.end_ms - r.start_ms) / FUNDING_PERIOD_MS + 1)
+        .sum();
     progress(Progress::Planned {
         what: "funding",
         ranges: ranges.len(),
@@ -175,7 +182,8 @@ fn fetch_funding(
                 end_ms: range.end_ms,
             };
             let request = describe(client, "fundingHistory", config, page_range);
-            let body = json!({"type": "fundingHistory", "coin": config.coin, "startTime": start, "endTime": range.end_ms});
+            let body =
+                json!({"type": "fundingHistory", "coin": config.coin, "startTime": start, "endTime": range.end_ms});
             let text = client.post(&request, &body)?;
             let page = funding_page(&request, &text, (start, range.end_ms))?;
             if !page.rates.is_empty() {

@@ -36,6 +36,8 @@ pub enum Fault {
     Malformed,
     /// HTTP 503.
     Unavailable,
+    /// Reads the request, waits this many milliseconds, and closes without an answer.
+    Stall(u64),
 }
 
 /// One request the server got, with the status it answered.
@@ -236,12 +238,10 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
     let status = match fault {
         Some(Fault::TooManyRequests(_)) => 429,
         Some(Fault::Unavailable) => 503,
+        Some(Fault::Stall(_)) => 0,
         _ => 200,
     };
-    shared.log.lock().unwrap().push(Recorded {
-        body: request,
-        status,
-    });
+    shared.log.lock().unwrap().push(Recorded { body: request, status });
     match fault {
         None => respond(&stream, 200, "", &body, false),
         Some(Fault::DropMidBody) => respond(&stream, 200, "", &body, true),
@@ -251,6 +251,10 @@ fn serve(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
             respond(&stream, 429, &extra, "rate limited", false)
         }
         Some(Fault::Unavailable) => respond(&stream, 503, "", "unavailable", false),
+        Some(Fault::Stall(ms)) => {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            Ok(())
+        }
     }
 }
 
@@ -277,7 +281,10 @@ fn answer(market: &Market, request: &Value) -> String {
             Value::Array(page).to_string()
         }
         Some("fundingHistory") => {
-            let (start, end) = (request["startTime"].as_i64().unwrap(), request["endTime"].as_i64().unwrap());
+            let (start, end) = (
+                request["startTime"].as_i64().unwrap(),
+                request["endTime"].as_i64().unwrap(),
+            );
             if request["coin"] != market.coin.as_str() {
                 return "[]".into();
             }
