@@ -106,7 +106,10 @@ impl InfoClient {
             (200..=299, Ok(text)) => Ok(Try::Done(text)),
             (200..=299, Err(e)) => Ok(Try::Again(format!("response body cut off: {e}"), None)),
             (429, _) => Ok(Try::Again("HTTP 429 Too Many Requests".into(), retry_after)),
-            (500..=599, _) => Ok(Try::Again(format!("HTTP {status}"), retry_after)),
+            (500..=599, text) => {
+                let body: String = text.unwrap_or_default().chars().take(ERROR_BODY_CHARS).collect();
+                Ok(Try::Again(format!("HTTP {status} {}", body.trim()), retry_after))
+            }
             (_, text) => Err(FetchError::Status {
                 request: request.to_string(),
                 status,
