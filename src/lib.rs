@@ -10,6 +10,7 @@ pub mod evolution;
 pub mod indicators;
 pub mod market;
 pub mod ml;
+pub mod report;
 pub mod seeds;
 pub mod storage;
 pub mod strategy;
