@@ -295,6 +295,10 @@ impl Chart {
         let xstep = if xt.len() > 1 { xt[1] - xt[0] } else { 1.0 };
         for v in &xt {
             let x = sx.map(*v);
+            if x > w - RIGHT - 34.0 {
+                // Its label would run past the right edge.
+                continue;
+            }
             let label = match self.x_axis {
                 XAxis::Time => format_time(*v, sx.d1 - sx.d0),
                 XAxis::Number(_) => format_tick(*v, xstep),
