@@ -9,7 +9,14 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_evoflow");
 
 /// The charts of a run's report, in page order.
-const RUN_CHARTS: [&str; 6] = ["equity-train", "equity-test", "drawdown", "fitness", "families", "price"];
+const RUN_CHARTS: [&str; 6] = [
+    "equity-train",
+    "equity-test",
+    "drawdown",
+    "fitness",
+    "families",
+    "price",
+];
 
 fn evoflow(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("running evoflow")
@@ -36,10 +43,7 @@ struct Rendered {
 
 /// Opens `page` in headless Chromium, dumps its DOM and takes a screenshot into `dir`.
 fn chromium(page: &Path, dir: &Path) -> Rendered {
-    let screenshot = dir.join(format!(
-        "{}.png",
-        page.file_stem().unwrap().to_string_lossy()
-    ));
+    let screenshot = dir.join(format!("{}.png", page.file_stem().unwrap().to_string_lossy()));
     let profile = tempfile::tempdir_in(dir).unwrap();
     let out = Command::new("chromium")
         .args([
@@ -63,7 +67,11 @@ fn chromium(page: &Path, dir: &Path) -> Rendered {
                  `apt-get update && apt-get install -y chromium`"
             )
         });
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let console = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| l.contains(":CONSOLE"))
@@ -101,15 +109,27 @@ fn assert_renders(page: &Path, dir: &Path, charts: &[(&str, usize)]) -> Rendered
         "the page's script did not count {} charts",
         charts.len()
     );
-    assert_eq!(r.dom.matches(r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart""#).count(), charts.len());
+    assert_eq!(
+        r.dom
+            .matches(r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart""#)
+            .count(),
+        charts.len()
+    );
     for (id, min_series) in charts {
         let points = series_points(&r.dom, id);
         let with_data = points.iter().filter(|&&n| n >= 2).count();
-        assert!(with_data >= *min_series, "chart `{id}`: series points {points:?}, want {min_series} with data");
+        assert!(
+            with_data >= *min_series,
+            "chart `{id}`: series points {points:?}, want {min_series} with data"
+        );
     }
     let png = std::fs::read(&r.screenshot).expect("no screenshot");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    assert!(png.len() > 20_000, "screenshot of {} bytes is too small to show charts", png.len());
+    assert!(
+        png.len() > 20_000,
+        "screenshot of {} bytes is too small to show charts",
+        png.len()
+    );
     r
 }
 
@@ -180,16 +200,32 @@ fn a_runs_report_shows_every_chart_in_chromium_and_as_png() {
     // The report is a function of the stored run: `evolve --report` wrote the same page.
     assert_eq!(html, std::fs::read_to_string(&from_evolve).unwrap());
     assert_self_contained(&html);
-    for part in ["Top strategies", "Best strategy", "closed trades", "Overfitting", "sharpe_ratio"] {
+    for part in [
+        "Top strategies",
+        "Best strategy",
+        "closed trades",
+        "Overfitting",
+        "sharpe_ratio",
+    ] {
         assert!(html.contains(part), "the report lacks `{part}`");
     }
     // Up to 5 strategies and Buy & Hold on each equity chart; 4 families stacked.
     let r = assert_renders(
         &page,
         dir.path(),
-        &[("equity-train", 2), ("equity-test", 2), ("drawdown", 2), ("fitness", 2), ("families", 4), ("price", 1)],
+        &[
+            ("equity-train", 2),
+            ("equity-test", 2),
+            ("drawdown", 2),
+            ("fitness", 2),
+            ("families", 4),
+            ("price", 1),
+        ],
     );
-    assert!(r.dom.contains(r#"class="marker""#), "no trade markers on the price chart");
+    assert!(
+        r.dom.contains(r#"class="marker""#),
+        "no trade markers on the price chart"
+    );
     for id in RUN_CHARTS {
         let png = std::fs::read(png_dir.join(format!("{id}.png"))).unwrap_or_else(|e| panic!("{id}.png: {e}"));
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{id}.png");
@@ -221,7 +257,14 @@ fn the_default_runs_report_is_under_2_mb() {
     assert_renders(
         &page,
         dir.path(),
-        &[("equity-train", 2), ("equity-test", 2), ("drawdown", 2), ("fitness", 2), ("families", 5), ("price", 1)],
+        &[
+            ("equity-train", 2),
+            ("equity-test", 2),
+            ("drawdown", 2),
+            ("fitness", 2),
+            ("families", 5),
+            ("price", 1),
+        ],
     );
 }
 
@@ -246,7 +289,10 @@ fn a_backtest_plot_opens_in_chromium() {
     assert_self_contained(&html);
     assert!(html.contains("fast") && html.contains("sharpe_ratio") && html.contains("closed trades"));
     let r = assert_renders(&page, dir.path(), &[("equity", 2), ("drawdown", 2), ("price", 1)]);
-    assert!(r.dom.contains(r#"class="marker""#), "no trade markers on the price chart");
+    assert!(
+        r.dom.contains(r#"class="marker""#),
+        "no trade markers on the price chart"
+    );
 }
 
 #[test]
@@ -257,14 +303,44 @@ fn bad_runs_and_data_are_clear_errors() {
     let out_s = dir.path().join("r.html");
     let out_s = out_s.to_str().unwrap();
     ok(&evoflow(&[
-        "evolve", "--data", "sample:goog-1d", "--seeds", "ema_crossover", "--population", "8", "--generations", "2",
-        "--min-trades", "1", "--run-id", "r1", "--json", "-w", "1", "--db", db_s,
+        "evolve",
+        "--data",
+        "sample:goog-1d",
+        "--seeds",
+        "ema_crossover",
+        "--population",
+        "8",
+        "--generations",
+        "2",
+        "--min-trades",
+        "1",
+        "--run-id",
+        "r1",
+        "--json",
+        "-w",
+        "1",
+        "--db",
+        db_s,
     ]));
     let missing = evoflow(&["report", "nope", "--db", db_s, "--out", out_s]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no run `nope`"));
-    let other = evoflow(&["report", "r1", "--db", db_s, "--out", out_s, "--data", "sample:eurusd-1h"]);
-    assert_eq!(other.status.code(), Some(2), "{}", String::from_utf8_lossy(&other.stderr));
+    let other = evoflow(&[
+        "report",
+        "r1",
+        "--db",
+        db_s,
+        "--out",
+        out_s,
+        "--data",
+        "sample:eurusd-1h",
+    ]);
+    assert_eq!(
+        other.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&other.stderr).contains("was run on market data"),
         "{}",

@@ -108,7 +108,12 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
         std::fs::write(path, trades_csv(&report)).with_context(|| format!("writing --trades {}", path.display()))?;
     }
     if let Some(path) = &args.plot {
-        let named: Vec<(String, f64)> = strategy.genes().iter().map(|g| g.name.to_string()).zip(genome.iter().copied()).collect();
+        let named: Vec<(String, f64)> = strategy
+            .genes()
+            .iter()
+            .map(|g| g.name.to_string())
+            .zip(genome.iter().copied())
+            .collect();
         evoflow::report::backtest_report(strategy.name(), &named, &data, &config, &report).write_html(path)?;
     }
     let params: serde_json::Map<String, serde_json::Value> = strategy

@@ -42,24 +42,36 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     evoflow::storage::validate_name("run id", &args.run_id)?;
     let config = args.storage.config()?;
     let storage = open_storage(&config, OpenMode::ReadOnly)?;
-    let run = storage.get_run(&args.run_id)?.ok_or_else(|| {
-        UsageError(format!(
-            "no run `{}` in {}",
-            args.run_id,
-            storage.location().display()
-        ))
-    })?;
+    let run = storage
+        .get_run(&args.run_id)?
+        .ok_or_else(|| UsageError(format!("no run `{}` in {}", args.run_id, storage.location().display())))?;
     let source: String = match &args.data {
         Some(d) => d.clone(),
         None => serde_json::from_str::<serde_json::Value>(&run.config_json)?
             .get("data")
             .and_then(|v| v.as_str())
             .map(str::to_string)
-            .ok_or_else(|| UsageError(format!("run `{}` does not say its market data; pass --data", args.run_id)))?,
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "run `{}` does not say its market data; pass --data",
+                    args.run_id
+                ))
+            })?,
     };
-    let data = load_run_data(storage.as_ref(), &source, args.funding.as_deref())
-        .with_context(|| format!("reading the market data of run `{}` ({source}); pass --data to read it elsewhere", args.run_id))?;
-    write_run_report(storage.as_ref(), &args.run_id, &data, &args.out, args.png.as_deref(), args.top)?;
+    let data = load_run_data(storage.as_ref(), &source, args.funding.as_deref()).with_context(|| {
+        format!(
+            "reading the market data of run `{}` ({source}); pass --data to read it elsewhere",
+            args.run_id
+        )
+    })?;
+    write_run_report(
+        storage.as_ref(),
+        &args.run_id,
+        &data,
+        &args.out,
+        args.png.as_deref(),
+        args.top,
+    )?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }
@@ -96,7 +108,9 @@ pub fn write_run_report(
     if let Some(dir) = png {
         let written = write_pngs(&report.charts, dir)?;
         if written.font_faces == 0 {
-            eprintln!("warning: no fonts found on this system: the PNG charts have no text (install fonts-dejavu-core)");
+            eprintln!(
+                "warning: no fonts found on this system: the PNG charts have no text (install fonts-dejavu-core)"
+            );
         }
         eprintln!("wrote {} charts to {}", written.files.len(), dir.display());
     }

@@ -40,9 +40,12 @@ pub fn equity_chart(id: &str, title: &str, bars: &Bars, runs: &[(String, &Backte
     let mut chart = Chart::new(id, title, XAxis::Time, "equity");
     for (i, (label, report)) in runs.iter().enumerate() {
         let points = times(bars).zip(report.equity.iter().copied()).collect();
-        chart
-            .series
-            .push(Series::new(label.clone(), PALETTE[i % PALETTE.len()], Style::Line, points));
+        chart.series.push(Series::new(
+            label.clone(),
+            PALETTE[i % PALETTE.len()],
+            Style::Line,
+            points,
+        ));
     }
     let bh = times(bars).zip(buy_and_hold(bars, cash)).collect();
     chart
@@ -62,7 +65,9 @@ pub fn drawdown_chart(id: &str, title: &str, curves: &[(String, &Bars, &[f64])])
         } else {
             PALETTE[i % PALETTE.len()]
         };
-        chart.series.push(Series::new(label.clone(), color, Style::Area, points));
+        chart
+            .series
+            .push(Series::new(label.clone(), color, Style::Area, points));
     }
     chart
 }
@@ -136,7 +141,11 @@ pub fn fitness_chart(generations: &[GenerationRecord]) -> Chart {
         .map(|g| (g.generation as f64, g.mean.max(floor)))
         .collect();
     chart.series.push(Series::new("best", PALETTE[0], Style::Line, best));
-    let name = if clipped { "mean (clipped at the penalty floor)" } else { "mean" };
+    let name = if clipped {
+        "mean (clipped at the penalty floor)"
+    } else {
+        "mean"
+    };
     chart.series.push(Series::new(name, PALETTE[1], Style::Line, mean));
     chart
 }
@@ -157,9 +166,12 @@ pub fn families_chart(families: &FamilyShares) -> Chart {
             .zip(shares)
             .map(|(g, s)| (*g as f64, 100.0 * s))
             .collect();
-        chart
-            .stacked
-            .push(Series::new(name.clone(), PALETTE[i % PALETTE.len()], Style::Area, points));
+        chart.stacked.push(Series::new(
+            name.clone(),
+            PALETTE[i % PALETTE.len()],
+            Style::Area,
+            points,
+        ));
     }
     chart
 }

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 pub enum ReportError {
     #[error("no run `{run_id}` in {location}")]
     NoSuchRun { run_id: String, location: String },
-    #[error("run `{run_id}` has no hall of fame (it has not finished; resume it with `evoflow evolve --resume {run_id}`)")]
+    #[error(
+        "run `{run_id}` has no hall of fame (it has not finished; resume it with `evoflow evolve --resume {run_id}`)"
+    )]
     NoHallOfFame { run_id: String },
     #[error("run `{run_id}`: stored configuration is unreadable: {message}")]
     BadConfig { run_id: String, message: String },

@@ -67,8 +67,14 @@ pub fn run_report(d: &RunData) -> Report {
     let rows = vec![
         vec!["run".into(), d.run.run_id.clone()],
         vec!["status".into(), d.run.status.as_str().into()],
-        vec!["started / ended".into(), format!("{} / {ended}", format_timestamp_ms(d.run.started_at_ms))],
-        vec!["market data".into(), format!("{} ({})", d.settings.data, d.run.data_fingerprint)],
+        vec![
+            "started / ended".into(),
+            format!("{} / {ended}", format_timestamp_ms(d.run.started_at_ms)),
+        ],
+        vec![
+            "market data".into(),
+            format!("{} ({})", d.settings.data, d.run.data_fingerprint),
+        ],
         vec![
             "bars".into(),
             format!(
@@ -76,8 +82,14 @@ pub fn run_report(d: &RunData) -> Report {
                 bars.len(),
                 d.split,
                 bars.len() - d.split,
-                bars.timestamp_ms.first().map(|t| format_timestamp_ms(*t)).unwrap_or_default(),
-                bars.timestamp_ms.last().map(|t| format_timestamp_ms(*t)).unwrap_or_default()
+                bars.timestamp_ms
+                    .first()
+                    .map(|t| format_timestamp_ms(*t))
+                    .unwrap_or_default(),
+                bars.timestamp_ms
+                    .last()
+                    .map(|t| format_timestamp_ms(*t))
+                    .unwrap_or_default()
             ),
         ],
         vec!["objective".into(), format!("{:?}", d.settings.objective).to_lowercase()],
@@ -128,8 +140,17 @@ pub fn run_report(d: &RunData) -> Report {
         .collect();
     page.table(
         &[
-            "rank", "seed", "fitness", "Sharpe", "return %", "max DD %", "trades", "held-out Sharpe", "return %",
-            "max DD %", "trades",
+            "rank",
+            "seed",
+            "fitness",
+            "Sharpe",
+            "return %",
+            "max DD %",
+            "trades",
+            "held-out Sharpe",
+            "return %",
+            "max DD %",
+            "trades",
         ],
         &rows,
         2,
@@ -143,8 +164,11 @@ pub fn run_report(d: &RunData) -> Report {
         &train_runs,
         cash,
     ));
-    let test_runs: Vec<(String, &BacktestReport)> =
-        d.top.iter().filter_map(|s| s.test.as_ref().map(|t| (label(s), t))).collect();
+    let test_runs: Vec<(String, &BacktestReport)> = d
+        .top
+        .iter()
+        .filter_map(|s| s.test.as_ref().map(|t| (label(s), t)))
+        .collect();
     if test_runs.is_empty() {
         page.text("The run held no bars out (--test-fraction 0): there is no out-of-sample equity.");
     } else {
@@ -164,7 +188,11 @@ pub fn run_report(d: &RunData) -> Report {
         curves.push((format!("{} held out", label(best)), &test_bars, &t.equity));
     }
     curves.push(("Buy & Hold".into(), bars, &bh));
-    page.chart(charts::drawdown_chart("drawdown", "Drawdown of the best strategy", &curves));
+    page.chart(charts::drawdown_chart(
+        "drawdown",
+        "Drawdown of the best strategy",
+        &curves,
+    ));
 
     page.section("Evolution");
     page.chart(charts::fitness_chart(&d.generations));
@@ -186,18 +214,21 @@ pub fn run_report(d: &RunData) -> Report {
     let rule = (d.split < bars.len()).then_some((d.split, "held-out bars start"));
     page.chart(charts::price_chart(
         "price",
-        &format!("Price and the trades of {} (▲ long, ▼ short entry, ■ exit)", label(best)),
+        &format!(
+            "Price and the trades of {} (▲ long, ▼ short entry, ■ exit)",
+            label(best)
+        ),
         bars,
         &all,
         rule,
     ));
     trades_table(&mut page, &trades);
     page.text("Statistics (backtesting.py's definitions) on the training and the held-out bars:");
-    stats_table(
-        &mut page,
-        &[("training", &best.train.stats), ("held out", &best.test.as_ref().map(|t| &t.stats).unwrap_or(&best.train.stats))],
-        best.test.is_some(),
-    );
+    let mut parts = vec![("training", &best.train.stats)];
+    if let Some(t) = &best.test {
+        parts.push(("held out", &t.stats));
+    }
+    stats_table(&mut page, &parts);
 
     page.section("Overfitting");
     let with: Vec<&StrategyRun> = d.top.iter().filter(|s| s.validation.is_some()).collect();
@@ -253,7 +284,18 @@ fn trades_table(page: &mut Page, trades: &[(&str, Trade)]) {
         }
     ));
     page.table(
-        &["part", "side", "entry", "exit", "size", "entry price", "exit price", "PnL", "return %", "bars"],
+        &[
+            "part",
+            "side",
+            "entry",
+            "exit",
+            "size",
+            "entry price",
+            "exit price",
+            "PnL",
+            "return %",
+            "bars",
+        ],
         &rows,
         4,
         true,
@@ -261,9 +303,11 @@ fn trades_table(page: &mut Page, trades: &[(&str, Trade)]) {
 }
 
 /// Every statistic, one column per part.
-fn stats_table(page: &mut Page, parts: &[(&str, &Stats)], second: bool) {
-    let parts = if second { parts } else { &parts[..1] };
-    let values: Vec<serde_json::Value> = parts.iter().map(|(_, s)| serde_json::to_value(s).unwrap_or_default()).collect();
+fn stats_table(page: &mut Page, parts: &[(&str, &Stats)]) {
+    let values: Vec<serde_json::Value> = parts
+        .iter()
+        .map(|(_, s)| serde_json::to_value(s).unwrap_or_default())
+        .collect();
     let rows: Vec<Vec<String>> = ["start", "end"]
         .into_iter()
         .chain(NUMERIC_FIELDS)
@@ -318,7 +362,11 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, Strin
     match v {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -354,7 +402,11 @@ pub fn backtest_report(
     let bars = &data.bars;
     let name = format!(
         "{strategy}({})",
-        params.iter().map(|(k, v)| format!("{k}={}", gene(*v))).collect::<Vec<_>>().join(", ")
+        params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", gene(*v)))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut page = Page::default();
     page.section("Equity");
@@ -369,7 +421,10 @@ pub fn backtest_report(
     page.chart(charts::drawdown_chart(
         "drawdown",
         "Drawdown",
-        &[(strategy.to_string(), bars, &report.equity), ("Buy & Hold".into(), bars, &bh)],
+        &[
+            (strategy.to_string(), bars, &report.equity),
+            ("Buy & Hold".into(), bars, &bh),
+        ],
     ));
     page.section("Trades");
     page.chart(charts::price_chart(
@@ -384,7 +439,7 @@ pub fn backtest_report(
     page.section("Parameters and statistics");
     let rows: Vec<Vec<String>> = params.iter().map(|(k, v)| vec![k.clone(), gene(*v)]).collect();
     page.table(&["parameter", "value"], &rows, 1, false);
-    stats_table(&mut page, &[("value", &report.stats)], false);
+    stats_table(&mut page, &[("value", &report.stats)]);
     let (html, charts) = page.finish(
         &format!("evoflow backtest: {name}"),
         &format!(

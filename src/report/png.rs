@@ -35,10 +35,18 @@ pub fn write_pngs(charts: &[Chart], dir: &Path) -> Result<PngOutput, ReportError
             message,
         };
         let tree = usvg::Tree::from_str(&chart.to_svg(), &options).map_err(|e| raster(e.to_string()))?;
-        let size = tree.size().to_int_size().scale_by(SCALE).ok_or_else(|| raster("empty size".into()))?;
+        let size = tree
+            .size()
+            .to_int_size()
+            .scale_by(SCALE)
+            .ok_or_else(|| raster("empty size".into()))?;
         let mut pixmap =
             tiny_skia::Pixmap::new(size.width(), size.height()).ok_or_else(|| raster("cannot allocate".into()))?;
-        resvg::render(&tree, tiny_skia::Transform::from_scale(SCALE, SCALE), &mut pixmap.as_mut());
+        resvg::render(
+            &tree,
+            tiny_skia::Transform::from_scale(SCALE, SCALE),
+            &mut pixmap.as_mut(),
+        );
         let bytes = pixmap.encode_png().map_err(|e| raster(e.to_string()))?;
         let path = dir.join(format!("{}.png", chart.id));
         std::fs::write(&path, bytes).map_err(|source| ReportError::Io {

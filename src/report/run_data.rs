@@ -102,7 +102,10 @@ impl RunData {
 }
 
 /// The genome of a stored entry in its strategy's gene order.
-fn genome_of(strategy: &dyn Strategy, record: &HallOfFameRecord) -> Result<(BTreeMap<String, f64>, Vec<f64>), ReportError> {
+fn genome_of(
+    strategy: &dyn Strategy,
+    record: &HallOfFameRecord,
+) -> Result<(BTreeMap<String, f64>, Vec<f64>), ReportError> {
     let bad = |message: String| ReportError::BadEntry {
         run_id: record.run_id.clone(),
         rank: record.rank,
@@ -178,7 +181,10 @@ fn differs_from_stored(record: &HallOfFameRecord, run: &StrategyRun, code_versio
             record.seed_name,
             crate::BUILD
         )),
-        None => Some(format!("rank {}: stored training statistics are unreadable", record.rank)),
+        None => Some(format!(
+            "rank {}: stored training statistics are unreadable",
+            record.rank
+        )),
     }
 }
 
@@ -187,7 +193,11 @@ fn family_shares(storage: &dyn Storage, run_id: &str) -> Result<FamilyShares, Re
     let individuals = storage.read_individuals(run_id, None)?;
     let mut counts: BTreeMap<u32, BTreeMap<&str, usize>> = BTreeMap::new();
     for i in &individuals {
-        *counts.entry(i.generation).or_default().entry(i.seed_name.as_str()).or_default() += 1;
+        *counts
+            .entry(i.generation)
+            .or_default()
+            .entry(i.seed_name.as_str())
+            .or_default() += 1;
     }
     let generations: Vec<u32> = counts.keys().copied().collect();
     let mut shares: BTreeMap<String, Vec<f64>> = BTreeMap::new();

@@ -48,7 +48,10 @@ impl Series {
             name: name.into(),
             color: color.into(),
             style,
-            points: points.into_iter().filter(|(x, y)| x.is_finite() && y.is_finite()).collect(),
+            points: points
+                .into_iter()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect(),
         }
     }
 }
@@ -131,7 +134,12 @@ impl Chart {
 
     /// Number of data points drawn (after thinning), over every series, layer and candle.
     pub fn drawn_points(&self) -> usize {
-        self.series.iter().chain(&self.stacked).map(|s| thin(&s.points).len()).sum::<usize>() + self.candles.len()
+        self.series
+            .iter()
+            .chain(&self.stacked)
+            .map(|s| thin(&s.points).len())
+            .sum::<usize>()
+            + self.candles.len()
     }
 
     fn ranges(&self) -> ((f64, f64), (f64, f64)) {
@@ -369,7 +377,11 @@ impl Chart {
 
     /// Legend entries with their positions (rows wrap), and the plot's top edge below them.
     fn legend_layout(&self) -> (Vec<(f64, f64, &str, &str)>, f64) {
-        let mut items: Vec<(&str, &str)> = self.stacked.iter().map(|s| (s.name.as_str(), s.color.as_str())).collect();
+        let mut items: Vec<(&str, &str)> = self
+            .stacked
+            .iter()
+            .map(|s| (s.name.as_str(), s.color.as_str()))
+            .collect();
         if !self.candles.is_empty() {
             items.push(("price", "#333333"));
         }
@@ -410,7 +422,16 @@ fn stack_tops(layers: &[Series]) -> Vec<Vec<(f64, f64)>> {
             .points
             .iter()
             .enumerate()
-            .map(|(j, &(x, y))| (x, y + if k > 0 { tops[k - 1].get(j).map_or(0.0, |p| p.1) } else { 0.0 }))
+            .map(|(j, &(x, y))| {
+                (
+                    x,
+                    y + if k > 0 {
+                        tops[k - 1].get(j).map_or(0.0, |p| p.1)
+                    } else {
+                        0.0
+                    },
+                )
+            })
             .collect();
         tops.push(top);
     }
@@ -491,9 +512,16 @@ mod tests {
     #[test]
     fn a_chart_draws_each_series_layer_and_marker() {
         let mut c = Chart::new("t", "A <test>", XAxis::Number("generation".into()), "y");
-        c.series.push(Series::new("a", PALETTE[0], Style::Line, vec![(0.0, 1.0), (1.0, 2.0), (2.0, f64::NAN)]));
-        c.stacked.push(Series::new("x", PALETTE[1], Style::Area, vec![(0.0, 0.5), (1.0, 0.25)]));
-        c.stacked.push(Series::new("y", PALETTE[2], Style::Area, vec![(0.0, 0.5), (1.0, 0.75)]));
+        c.series.push(Series::new(
+            "a",
+            PALETTE[0],
+            Style::Line,
+            vec![(0.0, 1.0), (1.0, 2.0), (2.0, f64::NAN)],
+        ));
+        c.stacked
+            .push(Series::new("x", PALETTE[1], Style::Area, vec![(0.0, 0.5), (1.0, 0.25)]));
+        c.stacked
+            .push(Series::new("y", PALETTE[2], Style::Area, vec![(0.0, 0.5), (1.0, 0.75)]));
         c.markers.push(Marker {
             x: 1.0,
             y: 2.0,
