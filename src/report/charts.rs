@@ -182,7 +182,9 @@ mod tests {
 
     #[test]
     fn drawdown_and_buy_and_hold() {
-        assert_eq!(drawdown_pct(&[100.0, 110.0, 99.0, 120.0]), vec![0.0, 0.0, -10.0, 0.0]);
+        let dd = drawdown_pct(&[100.0, 110.0, 99.0, 120.0]);
+        assert_eq!((dd[0], dd[1], dd[3]), (0.0, 0.0, 0.0));
+        assert!((dd[2] + 10.0).abs() < 1e-12, "{dd:?}");
         let mut bars = Bars::default();
         bars.push(0, 1.0, 1.0, 1.0, 2.0, 0.0);
         bars.push(1, 1.0, 1.0, 1.0, 3.0, 0.0);

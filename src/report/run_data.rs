@@ -161,8 +161,12 @@ fn backtest_entry(
 /// The overfitting figures of an entry: its `validation_json` field, read through serde so
 /// that a record without the field (older schema) simply has none.
 pub fn validation_of(record: &HallOfFameRecord) -> Option<serde_json::Value> {
-    let value = serde_json::to_value(record).ok()?;
-    match value.get("validation_json")? {
+    validation_in(&serde_json::to_value(record).ok()?)
+}
+
+/// The `validation_json` field of a serialised hall-of-fame record: JSON text or a value.
+fn validation_in(record: &serde_json::Value) -> Option<serde_json::Value> {
+    match record.get("validation_json")? {
         serde_json::Value::String(text) => serde_json::from_str(text).ok(),
         serde_json::Value::Null => None,
         other => Some(other.clone()),
@@ -211,4 +215,31 @@ fn family_shares(storage: &dyn Storage, run_id: &str) -> Result<FamilyShares, Re
         }
     }
     Ok(FamilyShares { generations, shares })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_figures_are_read_when_present() {
+        let record = HallOfFameRecord {
+            run_id: "r".into(),
+            rank: 1,
+            seed_name: "ema_crossover".into(),
+            genome_json: "{}".into(),
+            fitness: 1.0,
+            train_stats_json: "{}".into(),
+            test_stats_json: "{}".into(),
+        };
+        assert_eq!(validation_of(&record), None);
+        let mut value = serde_json::to_value(&record).unwrap();
+        value["validation_json"] = serde_json::json!(r#"{"dsr":0.93,"pbo":0.2}"#);
+        assert_eq!(
+            validation_in(&value),
+            Some(serde_json::json!({"dsr": 0.93, "pbo": 0.2}))
+        );
+        value["validation_json"] = serde_json::Value::Null;
+        assert_eq!(validation_in(&value), None);
+    }
 }
