@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod indicators;
 pub mod market;
 pub mod ml;
+pub mod report;
 pub mod seeds;
 pub mod storage;
 pub mod strategy;

@@ -28,6 +28,8 @@ enum Command {
     Data(cli::data::DataArgs),
     /// Check that the configured storage works end to end.
     Health(cli::health::HealthArgs),
+    /// Write a stored run's self-contained HTML report (equity, evolution, families, trades).
+    Report(cli::report::ReportArgs),
 }
 
 fn main() {
@@ -40,6 +42,7 @@ fn main() {
         Command::Seeds(args) => cli::seeds::run(args),
         Command::Data(args) => cli::data::run(args),
         Command::Health(args) => cli::health::run(args),
+        Command::Report(args) => cli::report::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -33,6 +33,9 @@ pub struct BacktestArgs {
     /// Write the closed trades as CSV.
     #[arg(long, value_name = "FILE.csv")]
     pub trades: Option<PathBuf>,
+    /// Write a self-contained HTML page: equity against Buy & Hold, drawdown, trades on the price.
+    #[arg(long, value_name = "FILE.html")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Cash and trading-cost flags shared by `backtest` and `sweep`.
@@ -103,6 +106,15 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.trades {
         std::fs::write(path, trades_csv(&report)).with_context(|| format!("writing --trades {}", path.display()))?;
+    }
+    if let Some(path) = &args.plot {
+        let named: Vec<(String, f64)> = strategy
+            .genes()
+            .iter()
+            .map(|g| g.name.to_string())
+            .zip(genome.iter().copied())
+            .collect();
+        evoflow::report::backtest_report(strategy.name(), &named, &data, &config, &report).write_html(path)?;
     }
     let params: serde_json::Map<String, serde_json::Value> = strategy
         .genes()

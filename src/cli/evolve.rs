@@ -87,6 +87,9 @@ pub struct EvolveArgs {
     /// Do not write anything to storage (no run record, no checkpoints).
     #[arg(long, conflicts_with = "resume")]
     pub no_store: bool,
+    /// At the end, write the run's HTML report to FILE (as `evoflow report RUN_ID --out FILE`).
+    #[arg(long, value_name = "FILE.html", conflicts_with = "no_store")]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub storage: StorageArgs,
     /// Worker threads per process (timely's -w) [default: the CPUs available to the process].
@@ -443,6 +446,10 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                 .collect::<Result<_, serde_json::Error>>()?;
             s.write_hall_of_fame(&run_id, &records)?;
             s.finish_run(&run_id, storage::RunStatus::Completed, now_ms())?;
+            if let Some(path) = &args.report {
+                super::report::write_run_report(s.as_ref(), &run_id, &data, path, None, evoflow::report::DEFAULT_TOP)
+                    .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
+            }
         }
     }
 

@@ -8,6 +8,7 @@ pub mod generation_writer;
 pub mod health;
 pub mod indicator;
 pub mod market_args;
+pub mod report;
 pub mod seeds;
 pub mod storage_args;
 pub mod sweep;
@@ -35,6 +36,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.downcast_ref::<StorageError>().is_some_and(StorageError::is_bad_input)
             || e.downcast_ref::<evoflow::fetch::FetchError>()
                 .is_some_and(evoflow::fetch::FetchError::is_bad_input)
+            || e.downcast_ref::<evoflow::report::ReportError>()
+                .is_some_and(evoflow::report::ReportError::is_bad_input)
     });
     if bad_input {
         2
