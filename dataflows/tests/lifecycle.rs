@@ -331,3 +331,21 @@ fn sigkill_at_any_moment_stops_the_survivor_naming_the_lost_process_and_a_restar
         );
     }
 }
+
+#[test]
+fn a_second_sigterm_exits_at_once_without_waiting_for_the_boundary() {
+    let checkpoint = checkpoint_path("twice");
+    // One second per generation: the boundary is far away.
+    let mut args = args(&checkpoint, &[]);
+    args.extend(["--eval-micros", "100000", "--population", "10"].map(String::from));
+    let mut process = Process::spawn(&args);
+    std::thread::sleep(Duration::from_millis(300));
+    process.signal("TERM");
+    std::thread::sleep(Duration::from_millis(100));
+    process.signal("TERM");
+    let (code, out, err) = process.finish(Duration::from_secs(10));
+    assert_eq!(code, Some(143), "{err}");
+    assert!(out.is_empty(), "no result: {out}");
+    assert!(!err.contains("interrupted by signal"), "not the graceful stop: {err}");
+    assert!(!checkpoint.exists(), "no generation completed");
+}
