@@ -456,12 +456,13 @@ where
         );
 
         // A report is large but there is one per generation.
-        #[allow(clippy::result_large_err)]
         type ReportOrEnded<G> = Result<GenerationReport<G>, Ended>;
-        let (next, rest): (
-            StreamVec<'_, _, Individual<P::Genome>>,
-            StreamVec<'_, _, ReportOrEnded<P::Genome>>,
-        ) = selected.ok_err(|selected| match selected {
+        type Split<'a, T, G> = (
+            StreamVec<'a, Product<T, u64>, Individual<G>>,
+            StreamVec<'a, Product<T, u64>, ReportOrEnded<G>>,
+        );
+        #[allow(clippy::result_large_err)]
+        let (next, rest): Split<'_, T, P::Genome> = selected.ok_err(|selected| match selected {
             Selected::Next(individual) => Ok(individual),
             Selected::Report(report) => Err(Ok(*report)),
             Selected::Ended(ended) => Err(Err(ended)),

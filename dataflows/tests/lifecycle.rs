@@ -268,7 +268,7 @@ fn sigterm_to_either_process_stops_both_and_the_same_commands_resume() {
         let seen = check_generations(&label, &ends[0].0 .1, &generations);
         let last = *seen.last().unwrap();
         assert_eq!(seen, (0..=last).collect::<Vec<_>>());
-        assert!(last >= 3 && last < GENERATIONS - 1, "{label}: stopped after {last}");
+        assert!((3..GENERATIONS - 1).contains(&last), "{label}: stopped after {last}");
         // The last completed generation's checkpoint is durable.
         assert!(ends[0].0 .2.contains(&format!("checkpoint {last}")), "{label}");
         assert_eq!(read_checkpoint(&checkpoint).generation, last + 1, "{label}");
