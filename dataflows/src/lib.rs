@@ -31,6 +31,20 @@
 //! to process N (...)` and exit with status 1; if a worker thread panics in a single process,
 //! the other workers stop and [`run()`] returns [`DataflowError::WorkerFailed`].
 //!
+//! # Stopping a run
+//!
+//! A [`StopSignal`] ([`StopSignal::on_termination_signals`] sets it on SIGTERM/SIGINT, and a
+//! second such signal exits at once with 128 + signal) given to [`Connection::stop_on`] (or
+//! [`evolve_stoppable`], [`run_sequential_stoppable`]) stops the run at the next generation
+//! boundary: every worker reads its process's flag when it has evaluated its share of a
+//! generation and sends it with that generation's results to the selector, which stops after
+//! that generation if any worker of any process saw a request. So every process stops after
+//! the same generation, its report (with the checkpoint that resumes the run exactly) is the
+//! last `on_generation` sees, and [`Connection::execute`] returns
+//! [`StopReason::Interrupted`]`{ signal }` in [`RunEnd::stop`] on every process
+//! ([`RunEnd::exit_code`] is 128 + signal). [`Connection::run`] and [`run()`] are
+//! `execute` without the other processes' stop reason.
+//!
 //! # Embedding `evolve` in your own dataflow
 //!
 //! ```
