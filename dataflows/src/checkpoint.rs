@@ -7,7 +7,7 @@ use crate::config::{ConfigError, GaConfig};
 use crate::fitness::Fitness;
 use crate::hall_of_fame::HallOfFameEntry;
 use crate::problem::Genome;
-use crate::report::StopReason;
+use crate::stop::StopReason;
 
 /// The state of a run at a generation boundary: enough to continue it exactly.
 ///

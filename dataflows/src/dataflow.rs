@@ -20,8 +20,18 @@
 //! Worker 0 seeds the loop with the first population and is the selector: when its input
 //! frontier has passed a generation, it has every evaluated individual of that generation and
 //! completes it with the same code as [`run_sequential`](crate::run_sequential). It decides
-//! termination (generations or patience) by not feeding a next population back, after which
-//! the loop drains and the dataflow completes on every worker.
+//! termination (generations, patience, or a stop request) by not feeding a next population
+//! back and telling every worker why the run ended, after which the loop drains and the
+//! dataflow completes on every worker.
+//!
+//! **Stopping on request.** Every worker's `Evaluate` holds a capability at the current round
+//! of the loop. When its population input has passed a round (it has evaluated its share of
+//! that generation), it reads its [`StopSignal`] and sends what it read to the selector as a
+//! vote at that round, then moves its capability to the next round. So the selector completes
+//! a generation only with every worker's vote, and the stop decision (any vote asks to stop)
+//! is made in one place, identically for every worker and process. When the run ends the
+//! selector sends every worker the [`StopReason`]; each `Evaluate` then drops its capability
+//! and the reason leaves the loop on every worker (`EvolutionStreams::ended`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -31,7 +41,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::core::Exchange as ExchangeRecords;
 use timely::dataflow::operators::generic::{operator::source, Operator};
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{CapabilitySet, Concat, ConnectLoop, Enter, Leave, LoopVariable, OkErr};
@@ -47,6 +58,7 @@ use crate::hall_of_fame::HallOfFame;
 use crate::problem::{Genome, Problem};
 use crate::report::{GenerationReport, GenerationStats, Scored};
 use crate::routing::Router;
+use crate::stop::{StopReason, StopSignal};
 
 /// Why the dataflow could not be built or run.
 #[derive(Debug, Error)]
@@ -129,10 +141,34 @@ pub struct Evaluated<G: Genome> {
     pub cache_hit: bool,
 }
 
-/// What the selector emits: individuals of the next generation, or a generation's report.
+/// What reaches the selector: an evaluated individual, or a worker's stop vote for the round
+/// the message is stamped with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound = "G: Genome")]
+enum ToSelector<G: Genome> {
+    Evaluated(Evaluated<G>),
+    /// What `worker` (index among all workers) read from its [`StopSignal`] when it had
+    /// evaluated its share of the loop's round `round` (generation: first generation + round).
+    Vote {
+        worker: u64,
+        round: u64,
+        signal: Option<i32>,
+    },
+}
+
+/// The selector's word to one worker that the run ended, and why.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Ended {
+    target: u64,
+    stop: StopReason,
+}
+
+/// What the selector emits: individuals of the next generation, a generation's report, or the
+/// end of the run for one worker.
 enum Selected<G: Genome> {
     Next(Individual<G>),
     Report(Box<GenerationReport<G>>),
+    Ended(Ended),
 }
 
 /// The streams `evolve` returns, in the caller's scope. Only worker 0 (the selector) has data;
@@ -147,6 +183,10 @@ pub struct EvolutionStreams<'scope, T: Timestamp, G: Genome> {
     pub hall_of_fame: StreamVec<'scope, T, HallOfFame<G>>,
     /// The checkpoint after each generation (the next population, before evaluation).
     pub checkpoints: StreamVec<'scope, T, Checkpoint<G>>,
+    /// Why the run ended: one element on every worker (unlike the other streams), the same
+    /// everywhere, e.g. [`StopReason::Interrupted`] on every process when a stop was requested
+    /// on any of them.
+    pub ended: StreamVec<'scope, T, StopReason>,
 }
 
 /// Builds the evolution loop inside `scope` and returns its output streams.
@@ -164,9 +204,47 @@ where
     T: Timestamp,
     P: Problem,
 {
+    evolve_stoppable(scope, problem, config, resume, StopSignal::new())
+}
+
+/// [`evolve`] that stops at a generation boundary when `stop` is requested on any worker of
+/// any process (each worker passes its process's flag): the run ends after the first
+/// generation that some worker finished evaluating with a request seen, on every worker alike,
+/// with [`StopReason::Interrupted`] in that generation's stats and in `ended`. That
+/// generation's report, with its checkpoint, is the last on every stream.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use timely::dataflow::operators::Inspect;
+/// use evoflow_dataflows::{evolve_stoppable, toy::Sphere, GaConfig, StopReason, StopSignal};
+///
+/// let config = GaConfig { population: 20, generations: 1000, seed: 3, ..GaConfig::default() };
+/// let stop = StopSignal::new();
+/// stop.request(15); // already requested: the run stops after its first generation
+/// let ended: Arc<Mutex<Vec<StopReason>>> = Arc::default();
+/// let sink = Arc::clone(&ended);
+/// timely::example(move |scope| {
+///     let streams = evolve_stoppable(scope, Arc::new(Sphere::new(2)), &config, None, stop).unwrap();
+///     streams.ended.inspect(move |reason| sink.lock().unwrap().push(*reason));
+/// });
+/// assert_eq!(*ended.lock().unwrap(), vec![StopReason::Interrupted { signal: 15 }]);
+/// ```
+pub fn evolve_stoppable<'scope, T, P>(
+    scope: Scope<'scope, T>,
+    problem: Arc<P>,
+    config: &GaConfig,
+    resume: Option<Checkpoint<P::Genome>>,
+    stop: StopSignal,
+) -> Result<EvolutionStreams<'scope, T, P::Genome>, DataflowError>
+where
+    T: Timestamp,
+    P: Problem,
+{
     let (evolution, start) = Evolution::start(&*problem, config, resume)?;
     let is_selector = scope.index() == 0;
     let mut selector_state = if is_selector { Some(evolution) } else { None };
+    // The generation of the loop's round 0 (only the selector's matters: it reads the votes).
+    let first_generation = start.generation;
     let mut first = if is_selector { Some(start) } else { None };
     // Worker 0's router, shared by the first population's source and the selector.
     let router = Rc::new(RefCell::new(Router::new(scope.peers())));
@@ -198,77 +276,132 @@ where
         },
     );
 
-    let reports = scope.iterative::<u64, _, _>(|inner| {
+    let worker_index = scope.index() as u64;
+    let workers = scope.peers() as u64;
+    let (reports, ended) = scope.iterative::<u64, _, _>(|inner| {
         let (handle, cycle) = inner.loop_variable::<Vec<Individual<P::Genome>>>(1);
+        let (ended_handle, ended_cycle) = inner.loop_variable::<Vec<Ended>>(1);
         let population = initial.enter(inner).concat(cycle);
 
         let evaluator = Arc::clone(&problem);
-        let evaluated = population.unary::<CapacityContainerBuilder<Vec<Evaluated<P::Genome>>>, _, _, _>(
-            Exchange::new(|individual: &Individual<P::Genome>| individual.route),
-            "Evaluate",
-            move |_capability, _info| {
-                let mut cache: HashMap<P::Genome, (Fitness, Vec<f64>)> = HashMap::new();
-                move |input, output| {
-                    input.for_each_stamp(|capability, batches| {
-                        let mut session = output.session(&capability);
-                        for batch in batches {
-                            for individual in batch.drain(..) {
-                                let ((fitness, metrics), cache_hit) = match cache.get(&individual.genome) {
-                                    Some(hit) => (hit.clone(), true),
-                                    None => {
-                                        let scored = evaluator.evaluate_with_metrics(&individual.genome);
-                                        cache.insert(individual.genome.clone(), scored.clone());
-                                        (scored, false)
-                                    }
-                                };
-                                session.give(Evaluated {
-                                    generation: individual.generation,
-                                    slot: individual.slot,
-                                    genome: individual.genome,
-                                    fitness,
-                                    metrics,
-                                    cache_hit,
-                                });
+        let evaluated = population
+            .binary_frontier::<_, CapacityContainerBuilder<Vec<ToSelector<P::Genome>>>, _, _, _, _>(
+                ended_cycle,
+                Exchange::new(|individual: &Individual<P::Genome>| individual.route),
+                Pipeline,
+                "Evaluate",
+                move |capability, _info| {
+                    let mut cache: HashMap<P::Genome, (Fitness, Vec<f64>)> = HashMap::new();
+                    // The round this worker has not voted on yet; `None` once the run ended.
+                    let mut vote = Some(capability);
+                    move |(input, frontier), (ended, _), output| {
+                        input.for_each_stamp(|capability, batches| {
+                            let mut session = output.session(&capability);
+                            for batch in batches {
+                                for individual in batch.drain(..) {
+                                    let ((fitness, metrics), cache_hit) = match cache.get(&individual.genome) {
+                                        Some(hit) => (hit.clone(), true),
+                                        None => {
+                                            let scored = evaluator.evaluate_with_metrics(&individual.genome);
+                                            cache.insert(individual.genome.clone(), scored.clone());
+                                            (scored, false)
+                                        }
+                                    };
+                                    session.give(ToSelector::Evaluated(Evaluated {
+                                        generation: individual.generation,
+                                        slot: individual.slot,
+                                        genome: individual.genome,
+                                        fitness,
+                                        metrics,
+                                        cache_hit,
+                                    }));
+                                }
                             }
+                        });
+                        let mut run_ended = false;
+                        ended.for_each_stamp(|_, batches| {
+                            for batch in batches {
+                                run_ended |= !batch.is_empty();
+                                batch.clear();
+                            }
+                        });
+                        if run_ended {
+                            vote = None;
+                            return;
                         }
-                    });
-                }
-            },
-        );
+                        // Vote on every round whose population this worker has entirely evaluated.
+                        while let Some(capability) = vote.as_mut() {
+                            if frontier.less_equal(capability.time()) {
+                                break;
+                            }
+                            output.session(&*capability).give(ToSelector::Vote {
+                                worker: worker_index,
+                                round: capability.time().inner,
+                                signal: stop.requested(),
+                            });
+                            let next = Product::new(capability.time().outer.clone(), capability.time().inner + 1);
+                            capability.downgrade(&next);
+                        }
+                    }
+                },
+            );
 
         let selector_problem = Arc::clone(&problem);
         let selected = evaluated.unary_frontier::<CapacityContainerBuilder<Vec<Selected<P::Genome>>>, _, _, _>(
-            Exchange::new(|_: &Evaluated<P::Genome>| 0),
+            Exchange::new(|_: &ToSelector<P::Genome>| 0),
             "Select",
             move |_capability, _info| {
-                type Pending<T, G> = BTreeMap<u64, (CapabilitySet<Product<T, u64>>, Vec<Evaluated<G>>)>;
+                /// Per generation: its capabilities, evaluated individuals, (worker, signal) votes.
+                type Pending<T, G> = BTreeMap<
+                    u64,
+                    (
+                        CapabilitySet<Product<T, u64>>,
+                        Vec<Evaluated<G>>,
+                        Vec<(u64, Option<i32>)>,
+                    ),
+                >;
                 let mut pending: Pending<T, P::Genome> = BTreeMap::new();
                 move |(input, frontier), output| {
                     input.for_each_stamp(|capability, batches| {
                         for batch in batches {
-                            for evaluated in batch.drain(..) {
+                            for message in batch.drain(..) {
+                                let generation = match &message {
+                                    ToSelector::Evaluated(evaluated) => evaluated.generation,
+                                    ToSelector::Vote { round, .. } => first_generation + round,
+                                };
                                 let entry = pending
-                                    .entry(evaluated.generation)
-                                    .or_insert_with(|| (CapabilitySet::new(), Vec::new()));
+                                    .entry(generation)
+                                    .or_insert_with(|| (CapabilitySet::new(), Vec::new(), Vec::new()));
                                 for cap in capability.retain_stamp(output.output_index()).iter() {
                                     entry.0.insert(cap.clone());
                                 }
-                                entry.1.push(evaluated);
+                                match message {
+                                    ToSelector::Evaluated(evaluated) => entry.1.push(evaluated),
+                                    ToSelector::Vote { worker, signal, .. } => entry.2.push((worker, signal)),
+                                }
                             }
                         }
                     });
-                    // Complete each generation whose times the input frontier has passed.
+                    // Complete each generation whose times the input frontier has passed: it has
+                    // every individual and every worker's vote.
                     let complete: Vec<u64> = pending
                         .iter()
-                        .filter(|(_, (caps, _))| caps.iter().all(|cap| !frontier.less_equal(cap.time())))
+                        .filter(|(_, (caps, _, _))| caps.iter().all(|cap| !frontier.less_equal(cap.time())))
                         .map(|(generation, _)| *generation)
                         .collect();
                     for generation in complete {
-                        let (Some((caps, evaluated)), Some(evolution)) =
+                        let (Some((caps, evaluated, mut votes)), Some(evolution)) =
                             (pending.remove(&generation), selector_state.as_mut())
                         else {
                             continue;
                         };
+                        // The round after the last: workers that voted on it before they
+                        // learnt that the run ended (harmless; nothing more follows).
+                        if evaluated.is_empty() {
+                            continue;
+                        }
+                        votes.sort_unstable();
+                        let interrupt = votes.iter().find_map(|(_, signal)| *signal);
                         let mut evaluations = 0;
                         let mut cache_hits = 0;
                         let mut by_slot = evaluated;
@@ -288,19 +421,32 @@ where
                                 }
                             })
                             .collect();
-                        let report =
-                            evolution.complete(&*selector_problem, generation, scored, evaluations, cache_hits);
+                        let report = evolution.complete_or_interrupt(
+                            &*selector_problem,
+                            generation,
+                            scored,
+                            evaluations,
+                            cache_hits,
+                            interrupt,
+                        );
                         let mut session = output.session(&caps);
-                        if report.stats.stop.is_none() {
-                            let next = &report.checkpoint.population;
-                            let routes = router.borrow_mut().route(&*selector_problem, next);
-                            for ((slot, genome), route) in next.iter().enumerate().zip(routes) {
-                                session.give(Selected::Next(Individual {
-                                    generation: generation + 1,
-                                    slot: slot as u64,
-                                    genome: genome.clone(),
-                                    route,
-                                }));
+                        match report.stats.stop {
+                            None => {
+                                let next = &report.checkpoint.population;
+                                let routes = router.borrow_mut().route(&*selector_problem, next);
+                                for ((slot, genome), route) in next.iter().enumerate().zip(routes) {
+                                    session.give(Selected::Next(Individual {
+                                        generation: generation + 1,
+                                        slot: slot as u64,
+                                        genome: genome.clone(),
+                                        route,
+                                    }));
+                                }
+                            }
+                            Some(stop) => {
+                                for target in 0..workers {
+                                    session.give(Selected::Ended(Ended { target, stop }));
+                                }
                             }
                         }
                         session.give(Selected::Report(Box::new(report)));
@@ -310,13 +456,24 @@ where
         );
 
         // A report is large but there is one per generation.
+        type ReportOrEnded<G> = Result<GenerationReport<G>, Ended>;
+        type Split<'a, T, G> = (
+            StreamVec<'a, Product<T, u64>, Individual<G>>,
+            StreamVec<'a, Product<T, u64>, ReportOrEnded<G>>,
+        );
         #[allow(clippy::result_large_err)]
-        let (next, reports) = selected.ok_err(|selected| match selected {
+        let (next, rest): Split<'_, T, P::Genome> = selected.ok_err(|selected| match selected {
             Selected::Next(individual) => Ok(individual),
-            Selected::Report(report) => Err(*report),
+            Selected::Report(report) => Err(Ok(*report)),
+            Selected::Ended(ended) => Err(Err(ended)),
         });
         next.connect_loop(handle);
-        reports.leave(scope)
+        #[allow(clippy::result_large_err)]
+        let (reports, ended): (StreamVec<'_, _, GenerationReport<P::Genome>>, StreamVec<'_, _, Ended>) =
+            rest.ok_err(|report_or_ended| report_or_ended);
+        let ended = ended.exchange(|ended: &Ended| ended.target);
+        ended.clone().connect_loop(ended_handle);
+        (reports.leave(scope), ended.leave(scope))
     });
 
     let stats = reports.clone().map(|report: GenerationReport<P::Genome>| report.stats);
@@ -332,5 +489,6 @@ where
         stats,
         hall_of_fame,
         checkpoints,
+        ended: ended.map(|ended: Ended| ended.stop),
     })
 }

@@ -100,9 +100,26 @@ impl<P: Problem> Evolution<P> {
         &mut self,
         problem: &P,
         generation: u64,
+        population: Vec<Scored<P::Genome>>,
+        evaluations: u64,
+        cache_hits: u64,
+    ) -> GenerationReport<P::Genome> {
+        self.complete_or_interrupt(problem, generation, population, evaluations, cache_hits, None)
+    }
+
+    /// [`Evolution::complete`], and when `interrupt` is `Some(signal)` (a stop was requested
+    /// while the generation ran) the run stops after it with
+    /// [`StopReason::Interrupted`](crate::StopReason::Interrupted), unless its own rule
+    /// (generations, patience) stops it there anyway, which takes precedence: the run is then
+    /// complete. The checkpoint is the same either way, so an interrupted run resumes exactly.
+    pub fn complete_or_interrupt(
+        &mut self,
+        problem: &P,
+        generation: u64,
         mut population: Vec<Scored<P::Genome>>,
         evaluations: u64,
         cache_hits: u64,
+        interrupt: Option<i32>,
     ) -> GenerationReport<P::Genome> {
         canonical_order(&mut population);
         let niches: Vec<u32> = population.iter().map(|s| problem.niche(&s.genome)).collect();
@@ -118,7 +135,8 @@ impl<P: Problem> Evolution<P> {
             generation,
             self.config.hall_of_fame,
         );
-        let stop = stop_reason(&self.config, &self.best_history);
+        let stop = stop_reason(&self.config, &self.best_history)
+            .or(interrupt.map(|signal| crate::stop::StopReason::Interrupted { signal }));
 
         let valid: Vec<f64> = population
             .iter()

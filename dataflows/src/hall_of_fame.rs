@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fitness::Fitness;
 use crate::problem::{Genome, Problem};
-use crate::report::{same_metrics, Scored};
+use crate::scored::{same_metrics, Scored};
 
 /// One genome in the hall of fame.
 #[derive(Debug, Clone, Serialize, Deserialize)]

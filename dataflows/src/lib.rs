@@ -31,6 +31,20 @@
 //! to process N (...)` and exit with status 1; if a worker thread panics in a single process,
 //! the other workers stop and [`run()`] returns [`DataflowError::WorkerFailed`].
 //!
+//! # Stopping a run
+//!
+//! A [`StopSignal`] ([`StopSignal::on_termination_signals`] sets it on SIGTERM/SIGINT, and a
+//! second such signal exits at once with 128 + signal) given to [`Connection::stop_on`] (or
+//! [`evolve_stoppable`], [`run_sequential_stoppable`]) stops the run at the next generation
+//! boundary: every worker reads its process's flag when it has evaluated its share of a
+//! generation and sends it with that generation's results to the selector, which stops after
+//! that generation if any worker of any process saw a request. So every process stops after
+//! the same generation, its report (with the checkpoint that resumes the run exactly) is the
+//! last `on_generation` sees, and [`Connection::execute`] returns
+//! [`StopReason::Interrupted`]`{ signal }` in [`RunEnd::stop`] on every process
+//! ([`RunEnd::exit_code`] is 128 + signal). [`Connection::run`] and [`run()`] are
+//! `execute` without the other processes' stop reason.
+//!
 //! # Embedding `evolve` in your own dataflow
 //!
 //! ```
@@ -68,21 +82,24 @@ pub mod report;
 pub mod rng;
 pub mod routing;
 pub mod run;
+pub mod scored;
 pub mod selection;
 pub mod sequential;
 pub mod stable_hash;
+pub mod stop;
 pub mod toy;
 
 pub use checkpoint::{stop_reason, Checkpoint, ResumeError};
 pub use cluster::{ClusterConfig, ClusterError};
 pub use config::{ConfigError, GaConfig};
-pub use dataflow::{evolve, DataflowError, EvolutionStreams};
+pub use dataflow::{evolve, evolve_stoppable, DataflowError, EvolutionStreams};
 pub use fitness::Fitness;
 pub use hall_of_fame::{HallOfFame, HallOfFameEntry};
 pub use problem::{Genome, Problem};
 pub use report::{same_metrics, EvolutionResult, GenerationReport, GenerationStats, NicheCount, Scored, StopReason};
 pub use rng::Rng;
 pub use routing::Router;
-pub use run::{connect, run, Connection, RunOutcome};
-pub use sequential::run_sequential;
+pub use run::{connect, run, Connection, RunEnd, RunOutcome};
+pub use sequential::{run_sequential, run_sequential_stoppable};
 pub use stable_hash::stable_hash;
+pub use stop::{StopSignal, SIGINT, SIGTERM};

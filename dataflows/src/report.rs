@@ -8,50 +8,8 @@ use crate::checkpoint::Checkpoint;
 use crate::fitness::Fitness;
 use crate::hall_of_fame::HallOfFameEntry;
 use crate::problem::Genome;
-
-/// A genome with its fitness and the metrics its evaluation reported
-/// ([`Problem::evaluate_with_metrics`](crate::Problem::evaluate_with_metrics)).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(bound = "G: Genome")]
-pub struct Scored<G: Genome> {
-    /// The genome.
-    pub genome: G,
-    /// Its fitness.
-    pub fitness: Fitness,
-    /// Problem-defined numbers computed with the fitness (empty by default).
-    #[serde(default)]
-    pub metrics: Vec<f64>,
-}
-
-impl<G: Genome> Scored<G> {
-    /// A scored genome without metrics.
-    pub fn new(genome: G, fitness: Fitness) -> Scored<G> {
-        Scored {
-            genome,
-            fitness,
-            metrics: Vec::new(),
-        }
-    }
-}
-
-/// Metrics compare by bit pattern, so a NaN metric equals itself and populations compare
-/// exactly.
-impl<G: Genome> PartialEq for Scored<G> {
-    fn eq(&self, other: &Self) -> bool {
-        self.genome == other.genome && self.fitness == other.fitness && same_metrics(&self.metrics, &other.metrics)
-    }
-}
-
-/// Whether two metric vectors are equal: bit for bit (`0.0` is not `-0.0`), except that any
-/// NaN equals any NaN (a NaN's payload does not survive every serialisation).
-pub fn same_metrics(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
-}
-
-impl<G: Genome> Eq for Scored<G> {}
+pub use crate::scored::{same_metrics, Scored};
+pub use crate::stop::StopReason;
 
 /// How many individuals of one niche a generation holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,15 +18,6 @@ pub struct NicheCount {
     pub niche: u32,
     /// Individuals in it.
     pub count: usize,
-}
-
-/// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum StopReason {
-    /// The configured number of generations was reached.
-    Generations,
-    /// The best fitness did not improve for `patience` generations.
-    Patience,
 }
 
 /// Statistics of one evaluated generation.

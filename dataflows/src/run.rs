@@ -15,11 +15,12 @@ use timely::WorkerConfig;
 use crate::checkpoint::Checkpoint;
 use crate::cluster::ClusterConfig;
 use crate::config::GaConfig;
-use crate::dataflow::{evolve, DataflowError};
+use crate::dataflow::{evolve_stoppable, DataflowError};
 use crate::network::{build_communication, exit_on_lost_peer, panic_text};
 use crate::problem::{Genome, Problem};
 use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
 use crate::stable_hash::stable_hash;
+use crate::stop::{StopReason, StopSignal};
 
 /// How long an idle worker parks before checking whether another worker failed.
 const PARK: Duration = Duration::from_millis(50);
@@ -39,6 +40,32 @@ impl<G: Genome> RunOutcome<G> {
         match self {
             RunOutcome::Coordinator(result) => Some(*result),
             RunOutcome::NotCoordinator => None,
+        }
+    }
+}
+
+/// How a run ended in this process ([`Connection::execute`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEnd<G: Genome> {
+    /// Why the run stopped: the same on every process of the run (so a process that did not
+    /// receive the stop request learns that the run was interrupted too).
+    pub stop: StopReason,
+    /// The run's result, on the coordinator (process 0) only.
+    pub result: Option<Box<EvolutionResult<G>>>,
+}
+
+impl<G: Genome> RunEnd<G> {
+    /// The exit status for a process of an interrupted run (`128 + signal`), `None` when the
+    /// run ended by its own rule.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.stop.exit_code()
+    }
+
+    /// The same end as the older [`RunOutcome`].
+    pub fn into_outcome(self) -> RunOutcome<G> {
+        match self.result {
+            Some(result) => RunOutcome::Coordinator(result),
+            None => RunOutcome::NotCoordinator,
         }
     }
 }
@@ -132,6 +159,7 @@ pub fn connect<P: Problem>(
         coordinator_process: cluster.is_coordinator(),
         in_cluster: cluster.processes > 1,
         network: Some((builders, others)),
+        stop: StopSignal::new(),
     })
 }
 
@@ -143,6 +171,8 @@ pub struct Connection<P: Problem> {
     in_cluster: bool,
     /// The workers' allocators and the guard of the network threads (taken by `run`).
     network: Option<(Vec<AllocatorBuilder>, Box<dyn Any + Send>)>,
+    /// Read at every generation boundary ([`Connection::stop_on`]).
+    stop: StopSignal,
 }
 
 impl<P: Problem> Drop for Connection<P> {
@@ -157,13 +187,64 @@ impl<P: Problem> Drop for Connection<P> {
 }
 
 impl<P: Problem> Connection<P> {
+    /// Makes the run stop at a generation boundary when `stop` is requested in this process
+    /// (e.g. by [`StopSignal::on_termination_signals`]) or its counterpart in any other process
+    /// of the cluster: every process stops after the same generation, whose report (with its
+    /// checkpoint) is the last `on_generation` sees, and [`Connection::execute`] returns
+    /// [`StopReason::Interrupted`] on every process. Without it, the run never stops early.
+    pub fn stop_on(mut self, stop: StopSignal) -> Connection<P> {
+        self.stop = stop;
+        self
+    }
+
     /// Runs the evolution this process connected for, from `resume` when given (read by the
     /// selector only): the second half of [`run()`], with the same `on_generation` and result.
+    /// The result of an interrupted run ([`Connection::stop_on`]) has
+    /// [`StopReason::Interrupted`] as its `stop`; [`Connection::execute`] tells the other
+    /// processes too.
     pub fn run<F>(
-        mut self,
+        self,
         resume: Option<Checkpoint<P::Genome>>,
         on_generation: F,
     ) -> Result<RunOutcome<P::Genome>, DataflowError>
+    where
+        F: FnMut(&GenerationReport<P::Genome>) + Send + 'static,
+    {
+        self.execute(resume, on_generation).map(RunEnd::into_outcome)
+    }
+
+    /// [`Connection::run`], telling every process why the run ended ([`RunEnd::stop`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use evoflow_dataflows::{connect, toy::Sphere, ClusterConfig, GaConfig, StopReason, StopSignal};
+    ///
+    /// let config = GaConfig { population: 16, generations: 1000, seed: 2, ..GaConfig::default() };
+    /// let cluster = ClusterConfig { workers: 2, ..ClusterConfig::default() };
+    /// let stop = StopSignal::new();
+    /// let asker = stop.clone();
+    /// let end = connect(Arc::new(Sphere::new(2)), &config, &cluster)
+    ///     .unwrap()
+    ///     .stop_on(stop)
+    ///     .execute(None, move |report| {
+    ///         if report.stats.generation == 2 {
+    ///             asker.request(15); // as SIGTERM would
+    ///         }
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(end.stop, StopReason::Interrupted { signal: 15 });
+    /// assert_eq!(end.exit_code(), Some(143));
+    /// let result = end.result.expect("single process is the coordinator");
+    /// // Stopped at a boundary after the request: its checkpoint resumes the run exactly.
+    /// let last = result.stats.last().unwrap().generation;
+    /// assert!(last >= 3 && last < 1000);
+    /// assert_eq!(result.last_checkpoint.generation, last + 1);
+    /// ```
+    pub fn execute<F>(
+        mut self,
+        resume: Option<Checkpoint<P::Genome>>,
+        on_generation: F,
+    ) -> Result<RunEnd<P::Genome>, DataflowError>
     where
         F: FnMut(&GenerationReport<P::Genome>) + Send + 'static,
     {
@@ -176,6 +257,7 @@ impl<P: Problem> Connection<P> {
         let problem = Arc::clone(&self.problem);
         let coordinator_process = self.coordinator_process;
         let config = self.config.clone();
+        let stop = self.stop.clone();
         let callback = Arc::new(Mutex::new(Some(on_generation)));
 
         // Set when a worker of this process fails, so the others stop instead of waiting for it.
@@ -191,18 +273,24 @@ impl<P: Problem> Connection<P> {
             };
             let collector: Rc<RefCell<ResultCollector<P::Genome>>> = Rc::new(RefCell::new(ResultCollector::default()));
             let sink = Rc::clone(&collector);
+            let ended: Rc<RefCell<Option<StopReason>>> = Rc::default();
+            let ended_sink = Rc::clone(&ended);
+            let stop = stop.clone();
             let problem = Arc::clone(&problem);
             let config = &config;
             let resume = &resume;
             let failed = &failed;
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 worker.dataflow::<u64, _, _>(|scope| {
-                    let streams = evolve(scope, problem, config, resume.clone())?;
+                    let streams = evolve_stoppable(scope, problem, config, resume.clone(), stop)?;
                     streams.reports.inspect(move |report: &GenerationReport<P::Genome>| {
                         if let Some(callback) = callback.as_mut() {
                             callback(report);
                         }
                         sink.borrow_mut().push(report.clone());
+                    });
+                    streams.ended.inspect(move |reason: &StopReason| {
+                        *ended_sink.borrow_mut() = Some(*reason);
                     });
                     Ok::<(), DataflowError>(())
                 })?;
@@ -235,16 +323,20 @@ impl<P: Problem> Connection<P> {
             }
             outcome?;
             let collected = std::mem::take(&mut *collector.borrow_mut());
-            Ok::<_, DataflowError>(if is_coordinator { collected.finish() } else { None })
+            let ended = ended.borrow_mut().take();
+            Ok::<_, DataflowError>((if is_coordinator { collected.finish() } else { None }, ended))
         })
         .map_err(DataflowError::Timely)?;
 
         let mut result = None;
+        let mut stop = None;
         let mut errors = Vec::new();
         for (worker, joined) in guards.join().into_iter().enumerate() {
             match joined {
-                Ok(Ok(Some(evolution))) => result = Some(evolution),
-                Ok(Ok(None)) => {}
+                Ok(Ok((evolution, ended))) => {
+                    result = result.or(evolution);
+                    stop = stop.or(ended);
+                }
                 Ok(Err(error)) => errors.push(error),
                 Err(message) => errors.push(DataflowError::WorkerFailed { worker, message }),
             }
@@ -259,11 +351,14 @@ impl<P: Problem> Connection<P> {
         {
             return Err(errors.swap_remove(index));
         }
+        let stop = stop.ok_or(DataflowError::NoResult)?;
         if !coordinator_process {
-            return Ok(RunOutcome::NotCoordinator);
+            return Ok(RunEnd { stop, result: None });
         }
-        result
-            .map(|r| RunOutcome::Coordinator(Box::new(r)))
-            .ok_or(DataflowError::NoResult)
+        let result = result.ok_or(DataflowError::NoResult)?;
+        Ok(RunEnd {
+            stop,
+            result: Some(Box::new(result)),
+        })
     }
 }

@@ -7,6 +7,7 @@ use crate::config::GaConfig;
 use crate::evolution::Evolution;
 use crate::problem::Problem;
 use crate::report::{EvolutionResult, GenerationReport, ResultCollector, Scored};
+use crate::stop::StopSignal;
 
 /// Runs the genetic algorithm in the calling thread, calling `on_generation` after each
 /// generation, and returns the result.
@@ -28,6 +29,40 @@ pub fn run_sequential<P, F>(
     problem: &P,
     config: &GaConfig,
     resume: Option<Checkpoint<P::Genome>>,
+    on_generation: F,
+) -> Result<EvolutionResult<P::Genome>, ResumeError>
+where
+    P: Problem,
+    F: FnMut(&GenerationReport<P::Genome>),
+{
+    run_sequential_stoppable(problem, config, resume, &StopSignal::new(), on_generation)
+}
+
+/// [`run_sequential`] that reads `stop` at every generation boundary as the dataflow does:
+/// after a generation's evaluations and before completing it, so a stop requested while
+/// generation `g` runs (e.g. from `on_generation` of `g - 1`) ends the run after `g` with
+/// [`StopReason::Interrupted`](crate::StopReason::Interrupted) (unless `g` is the last anyway).
+///
+/// ```
+/// use evoflow_dataflows::{run_sequential_stoppable, toy::Sphere, GaConfig, StopReason, StopSignal};
+/// let config = GaConfig { population: 20, generations: 50, seed: 7, ..GaConfig::default() };
+/// let stop = StopSignal::new();
+/// let asker = stop.clone();
+/// let result = run_sequential_stoppable(&Sphere::new(3), &config, None, &stop, |report| {
+///     if report.stats.generation == 3 {
+///         asker.request(15);
+///     }
+/// })
+/// .unwrap();
+/// assert_eq!(result.stats.len(), 5);
+/// assert_eq!(result.stop, StopReason::Interrupted { signal: 15 });
+/// assert_eq!(result.last_checkpoint.generation, 5);
+/// ```
+pub fn run_sequential_stoppable<P, F>(
+    problem: &P,
+    config: &GaConfig,
+    resume: Option<Checkpoint<P::Genome>>,
+    stop: &StopSignal,
     mut on_generation: F,
 ) -> Result<EvolutionResult<P::Genome>, ResumeError>
 where
@@ -64,7 +99,8 @@ where
                 }
             })
             .collect();
-        let report = evolution.complete(problem, generation, scored, evaluations, cache_hits);
+        let report =
+            evolution.complete_or_interrupt(problem, generation, scored, evaluations, cache_hits, stop.requested());
         on_generation(&report);
         let stop = report.stats.stop.is_some();
         population = report.checkpoint.population.clone();

@@ -67,6 +67,15 @@ fn expected_output(config: &GaConfig, dims: usize) -> Vec<String> {
             metrics.join(",")
         ));
     }
+    for e in &expected.hall_of_fame {
+        let coords: Vec<String> = e.genome.iter().map(|c| c.to_string()).collect();
+        lines.push(format!(
+            "hall {:x} {} generation {}",
+            e.fitness.value().to_bits(),
+            coords.join(","),
+            e.generation
+        ));
+    }
     lines
 }
 
