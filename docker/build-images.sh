@@ -36,7 +36,7 @@ copy_libs() {
 
 # evoflow:local
 rt="$work/evoflow/rootfs"
-mkdir -p "$rt/etc/evoflow" "$rt/data" "$rt/tmp"
+mkdir -p "$rt/etc/evoflow" "$rt/tmp" "$work/evoflow/data"
 cp -L "$bin" "$rt/evoflow"
 copy_libs "$bin" "$rt"
 printf 'root:x:0:0:root:/:/sbin/nologin\nevoflow:x:%d:%d:evoflow:/data:/sbin/nologin\n' "$uid" "$uid" > "$rt/etc/passwd"
@@ -44,10 +44,10 @@ printf 'root:x:0:\nevoflow:x:%d:\n' "$uid" > "$rt/etc/group"
 printf 'hosts: files dns\n' > "$rt/etc/nsswitch.conf"
 cp "$root/hosts/compose.txt" "$rt/etc/evoflow/hosts.txt"
 chmod 1777 "$rt/tmp"
-chown -R "$uid:$uid" "$rt/data"
 cat > "$work/evoflow/Dockerfile" <<DOCKERFILE
 FROM scratch
 COPY rootfs/ /
+COPY --chown=$uid:$uid data/ /data/
 USER $uid:$uid
 WORKDIR /data
 ENV EVOFLOW_STORAGE=shared EVOFLOW_SHARED_DIR=/data
@@ -61,7 +61,7 @@ echo "built evoflow:local from $bin ($(docker run --rm evoflow:local --version))
 
 # evoflow-prometheus:local
 pr="$work/prometheus/rootfs"
-mkdir -p "$pr/etc/prometheus" "$pr/prometheus" "$pr/tmp"
+mkdir -p "$pr/etc/prometheus" "$pr/tmp" "$work/prometheus/data"
 mkdir -p "$pr/bin"
 cp -L "$prom" "$pr/bin/prometheus"
 copy_libs "$prom" "$pr"
@@ -74,10 +74,10 @@ printf 'root:x:0:\nnogroup:x:65534:\n' > "$pr/etc/group"
 printf 'hosts: files dns\n' > "$pr/etc/nsswitch.conf"
 cp "$here/prometheus.yml" "$pr/etc/prometheus/prometheus.yml"
 chmod 1777 "$pr/tmp"
-chown -R 65534:65534 "$pr/prometheus"
 cat > "$work/prometheus/Dockerfile" <<'DOCKERFILE'
 FROM scratch
 COPY rootfs/ /
+COPY --chown=65534:65534 data/ /prometheus/
 USER 65534:65534
 VOLUME /prometheus
 EXPOSE 9090
