@@ -67,8 +67,9 @@ struct Project {
 }
 
 impl Project {
-    /// docker-compose.yml plus an override that gives every evoflow service [`FLAGS`].
-    fn new(tag: &str) -> Project {
+    /// docker-compose.yml plus an override that gives every evoflow service `flags` (and the
+    /// service keys `extra`, indented lines).
+    fn new(tag: &str, flags: &[&str], extra: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         let over = dir.path().join("docker-compose.test.yml");
         let mut text = String::from("services:\n");
@@ -78,10 +79,10 @@ impl Project {
                 "--storage", "shared", "--shared-dir", "/data", "--connect-timeout", "120",
             ]
             .iter()
-            .chain(FLAGS.iter())
+            .chain(flags.iter())
             .map(|s| format!("\"{s}\""))
             .collect();
-            text.push_str(&format!("  evoflow-{p}:\n    command: [{}]\n", cmd.join(", ")));
+            text.push_str(&format!("  evoflow-{p}:\n    command: [{}]\n{extra}", cmd.join(", ")));
         }
         std::fs::write(&over, text).unwrap();
         Project {
@@ -188,7 +189,7 @@ fn local_answer(dir: &Path) -> Value {
 fn compose_cluster_of_three_equals_one_worker() {
     require_docker();
     build_images();
-    let project = Project::new("eq");
+    let project = Project::new("eq", &FLAGS, "");
     let start = Instant::now();
     project.run(&["up", "-d", "evoflow-0", "evoflow-1", "evoflow-2"]);
     let id = project.container("evoflow-0");
@@ -210,5 +211,51 @@ fn compose_cluster_of_three_equals_one_worker() {
     for p in 1..3 {
         let other = project.container(&format!("evoflow-{p}"));
         assert_eq!(wait_exit(&project, &other, Duration::from_secs(30)), 0, "evoflow-{p}");
+    }
+}
+
+/// The stderr (and stdout) of container `id`.
+fn container_logs(id: &str) -> String {
+    let out = output(Command::new("docker").args(["logs", id]));
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn network_disconnect_stops_the_others_with_a_clear_error() {
+    require_docker();
+    build_images();
+    // Long enough to be mid-run when cut off; no restart, so the first exit is the one seen.
+    let mut flags = FLAGS.to_vec();
+    flags[7] = "100000";
+    flags.push("--log-checkpoints");
+    let project = Project::new("net", &flags, "    restart: \"no\"\n");
+    project.run(&["up", "-d", "evoflow-0", "evoflow-1", "evoflow-2"]);
+    let ids: Vec<String> = (0..3).map(|p| project.container(&format!("evoflow-{p}"))).collect();
+    // Mid-run: process 0 has stored a few generations.
+    let start = Instant::now();
+    while !container_logs(&ids[0]).contains("checkpoint 3") {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "no checkpoint 3 after 180 s; logs:\n{}",
+            project.logs()
+        );
+        assert!(state(&ids[0]).0, "evoflow-0 stopped early; logs:\n{}", project.logs());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let network = format!("{}_evoflow", project.name);
+    let cut = Instant::now();
+    let out = output(Command::new("docker").args(["network", "disconnect", "-f", &network, &ids[2]]));
+    assert!(out.status.success(), "disconnect: {}", String::from_utf8_lossy(&out.stderr));
+    for (p, id) in ids.iter().enumerate().take(2) {
+        let code = wait_exit(&project, id, Duration::from_secs(30));
+        let took = cut.elapsed().as_secs_f64();
+        eprintln!("evoflow-{p} stopped {took:.1} s after the disconnect, exit {code}");
+        let logs = container_logs(id);
+        assert_ne!(code, 0, "evoflow-{p} exited 0 after losing a peer:\n{logs}");
+        assert!(took < 10.0, "evoflow-{p} took {took:.1} s to stop");
+        assert!(
+            logs.contains("lost the connection"),
+            "evoflow-{p} stopped without a clear error:\n{logs}"
+        );
     }
 }
