@@ -75,8 +75,21 @@ impl Project {
         let mut text = String::from("services:\n");
         for p in 0..3 {
             let cmd: Vec<String> = [
-                "evolve", "-n", "3", "-p", &p.to_string(), "-h", "/etc/evoflow/hosts.txt", "-w", "1",
-                "--storage", "shared", "--shared-dir", "/data", "--connect-timeout", "120",
+                "evolve",
+                "-n",
+                "3",
+                "-p",
+                &p.to_string(),
+                "-h",
+                "/etc/evoflow/hosts.txt",
+                "-w",
+                "1",
+                "--storage",
+                "shared",
+                "--shared-dir",
+                "/data",
+                "--connect-timeout",
+                "120",
             ]
             .iter()
             .chain(flags.iter())
@@ -137,15 +150,13 @@ impl Drop for Project {
 
 /// `docker inspect` of a container: (running, exit code).
 fn state(id: &str) -> (bool, i64) {
-    let out = output(Command::new("docker").args([
-        "inspect",
-        "-f",
-        "{{.State.Running}} {{.State.ExitCode}}",
-        id,
-    ]));
+    let out = output(Command::new("docker").args(["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", id]));
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace();
-    (it.next() == Some("true"), it.next().and_then(|c| c.parse().ok()).unwrap_or(-1))
+    (
+        it.next() == Some("true"),
+        it.next().and_then(|c| c.parse().ok()).unwrap_or(-1),
+    )
 }
 
 /// Waits until container `id` has stopped; its exit code.
@@ -181,7 +192,11 @@ fn local_answer(dir: &Path) -> Value {
         .env_remove("EVOFLOW_SHARED_DIR")
         .output()
         .unwrap();
-    assert!(out.status.success(), "local run: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "local run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     answer(&serde_json::from_slice(&out.stdout).expect("local stdout is JSON"))
 }
 
@@ -217,7 +232,11 @@ fn compose_cluster_of_three_equals_one_worker() {
 /// The stderr (and stdout) of container `id`.
 fn container_logs(id: &str) -> String {
     let out = output(Command::new("docker").args(["logs", id]));
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
@@ -245,7 +264,11 @@ fn network_disconnect_stops_the_others_with_a_clear_error() {
     let network = format!("{}_evoflow", project.name);
     let cut = Instant::now();
     let out = output(Command::new("docker").args(["network", "disconnect", "-f", &network, &ids[2]]));
-    assert!(out.status.success(), "disconnect: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "disconnect: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (p, id) in ids.iter().enumerate().take(2) {
         let code = wait_exit(&project, id, Duration::from_secs(30));
         let took = cut.elapsed().as_secs_f64();
