@@ -29,6 +29,13 @@ pub const LOST_PEER_EXIT_CODE: i32 = 1;
 /// the same time and a refused attempt (the peer not listening yet) costs little.
 const RETRY: Duration = Duration::from_millis(10);
 
+/// How long a cluster connection may go without an answer from its peer (keepalive probes
+/// unanswered, or sent data unacknowledged) before the kernel breaks it: timely's own TCP has
+/// no timeout, so a peer cut off the network (unplugged, `docker network disconnect`) would
+/// leave the others waiting forever; with this they stop with "lost the connection" in
+/// about this long.
+pub const PEER_SILENCE_LIMIT: Duration = Duration::from_secs(6);
+
 /// The start of every [`RunHeader`]: "evoflow" and the handshake's version.
 const MAGIC: u64 = u64::from_be_bytes(*b"evoflow\x01");
 
@@ -200,6 +207,7 @@ fn dial_lower(
             thread::sleep(RETRY.min(left));
         };
         stream.set_nodelay(true)?;
+        detect_silent_peer(&stream)?;
         let mut hello = (me as u64).to_be_bytes().to_vec();
         hello.extend_from_slice(&header.to_bytes());
         (&stream).write_all(&hello)?;
@@ -211,6 +219,42 @@ fn dial_lower(
         sockets.push(Some(stream));
     }
     Ok(sockets)
+}
+
+/// Makes the kernel break `stream` when its peer stays silent for [`PEER_SILENCE_LIMIT`]:
+/// keepalive probes every second after a second idle, and (Linux) `TCP_USER_TIMEOUT` for
+/// unacknowledged data and unanswered probes. An idle but live peer answers the probes.
+fn detect_silent_peer(stream: &TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
+    let set = |level: libc::c_int, name: libc::c_int, value: libc::c_int| -> std::io::Result<()> {
+        // SAFETY: fd is an open socket owned by `stream`; the option value is a c_int that
+        // lives for the duration of the call, and its size is passed with it.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    let limit_s = PEER_SILENCE_LIMIT.as_secs() as libc::c_int;
+    set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1)?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        set(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 1)?;
+        set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 1)?;
+        set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, limit_s)?;
+        set(libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, limit_s * 1000)?;
+    }
+    Ok(())
 }
 
 /// One connection attempt to `address` (resolved afresh, so a host that appears late works).
@@ -265,6 +309,7 @@ fn accept_higher(
             Ok((mut stream, peer)) => {
                 stream.set_nonblocking(false)?;
                 stream.set_nodelay(true)?;
+                detect_silent_peer(&stream)?;
                 let left = deadline
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(100));

@@ -6,6 +6,7 @@ pub mod data_fetch;
 pub mod evolve;
 pub mod generation_writer;
 pub mod health;
+pub mod health_cluster;
 pub mod indicator;
 pub mod market_args;
 pub mod report;

@@ -247,6 +247,19 @@ fn location_checks(dir: &Path, what: &str, checks: &mut Vec<HealthCheck>) -> boo
     true
 }
 
+/// Checks only the configured storage's location (exists, writable, free space), without
+/// opening the database: safe to run next to a live writer (e.g. as a container healthcheck).
+pub fn check_location(config: &StorageConfig) -> HealthReport {
+    let mut checks = Vec::new();
+    let location = config.location().to_path_buf();
+    let (dir, what) = match config.backend {
+        BackendKind::Local => (parent_dir(&config.db_path), "database directory"),
+        BackendKind::Shared => (location.clone(), "shared directory"),
+    };
+    location_checks(&dir, what, &mut checks);
+    HealthReport::new(config.backend, &location, checks)
+}
+
 /// Checks the configured storage end to end: its location exists, is writable and has
 /// free space; it opens for writing (schema, lock); and bars, a window query and a
 /// checkpoint round-trip through it in a scratch namespace that is then removed. An

@@ -33,7 +33,7 @@ use std::path::Path;
 
 pub use config::{BackendKind, OpenMode, StorageConfig, StorageOverrides, DEFAULT_DB, SHARED_RESULTS_DB};
 pub use error::StorageError;
-pub use health::{check_health, HealthCheck, HealthReport, HealthStatus};
+pub use health::{check_health, check_location, HealthCheck, HealthReport, HealthStatus};
 pub use local::LocalStorage;
 pub use lock::lock_path_for;
 pub use records::{
