@@ -14,3 +14,4 @@ pub mod seeds;
 pub mod storage;
 pub mod strategy;
 pub mod sweep;
+pub mod validation;
