@@ -23,7 +23,9 @@ fn cases() -> Vec<Value> {
 }
 
 fn f(case: &Value, key: &str) -> f64 {
-    case[key].as_f64().unwrap_or_else(|| panic!("{}: missing {key}", case["name"]))
+    case[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{}: missing {key}", case["name"]))
 }
 
 fn close(name: &Value, what: &str, got: f64, want: f64) {
@@ -37,7 +39,12 @@ fn close(name: &Value, what: &str, got: f64, want: f64) {
 #[test]
 fn psr_and_dsr_of_returns_equal_scipy() {
     for c in cases() {
-        let returns: Vec<f64> = c["returns"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let returns: Vec<f64> = c["returns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         let n_trials = c["n_trials"].as_u64().unwrap();
         let s = deflated_sharpe_of_returns(&returns, n_trials, f(&c, "sr_variance")).unwrap();
         let name = &c["name"];

@@ -6,6 +6,6 @@ pub mod sharpe_stats;
 
 pub use error::ValidationError;
 pub use sharpe_stats::{
-    deflated_sharpe, deflated_sharpe_of_returns, expected_max_sharpe, probabilistic_sharpe, return_moments, ReturnMoments,
-    SharpeStats,
+    deflated_sharpe, deflated_sharpe_of_returns, expected_max_sharpe, probabilistic_sharpe, return_moments,
+    ReturnMoments, SharpeStats,
 };

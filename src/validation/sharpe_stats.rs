@@ -52,6 +52,9 @@ pub fn return_moments(returns: &[f64]) -> Result<ReturnMoments, ValidationError>
     if let Some((index, &value)) = returns.iter().enumerate().find(|(_, r)| !r.is_finite()) {
         return Err(ValidationError::NonFinite { index, value });
     }
+    if returns.iter().all(|&r| r == returns[0]) {
+        return Err(ValidationError::ZeroVariance);
+    }
     let n = t as f64;
     let mean = returns.iter().sum::<f64>() / n;
     let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
@@ -163,7 +166,10 @@ mod tests {
             Err(ValidationError::NonFinite { index: 1, .. })
         ));
         assert_eq!(expected_max_sharpe(0, 1.0), Err(ValidationError::InvalidTrials(0)));
-        assert_eq!(expected_max_sharpe(5, -1.0), Err(ValidationError::InvalidVariance(-1.0)));
+        assert_eq!(
+            expected_max_sharpe(5, -1.0),
+            Err(ValidationError::InvalidVariance(-1.0))
+        );
     }
 
     #[test]
