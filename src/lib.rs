@@ -16,3 +16,4 @@ pub mod seeds;
 pub mod storage;
 pub mod strategy;
 pub mod sweep;
+pub mod validation;
