@@ -24,6 +24,7 @@ mod health;
 mod local;
 mod lock;
 mod market_db;
+mod postgres;
 mod records;
 mod results;
 mod schema;
@@ -41,6 +42,7 @@ pub use records::{
     IndividualRecord, RunRecord, RunStatus, TimeRange,
 };
 pub use schema::{SCHEMA_VERSION, TABLES};
+pub use postgres::{PgUrl, PostgresStorage, SslMode, PG_SCHEMA_VERSION};
 pub use shared::SharedStorage;
 
 use crate::market::{Bars, FundingRates, MarketData};
@@ -145,6 +147,10 @@ pub fn open_storage(config: &StorageConfig, mode: OpenMode) -> Result<Box<dyn St
         (BackendKind::Local, _) => Ok(Box::new(LocalStorage::open(&config.db_path, mode)?)),
         (BackendKind::Shared, Some(dir)) => Ok(Box::new(SharedStorage::open(dir, mode)?)),
         (BackendKind::Shared, None) => Err(StorageError::Config("the shared backend needs a directory".into())),
+        (BackendKind::Postgres, _) => match &config.pg_url {
+            Some(url) => Ok(Box::new(PostgresStorage::open(url, mode)?)),
+            None => Err(StorageError::Config("the postgres backend needs --pg-url".into())),
+        },
     }
 }
 
