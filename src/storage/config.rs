@@ -316,24 +316,36 @@ mod tests {
     #[test]
     fn postgres_url_from_flag_then_env() {
         let c = resolve(
-            &[("EVOFLOW_STORAGE", "postgres"), ("DATABASE_URL", "postgres://u:pw@db/x?sslmode=require")],
+            &[
+                ("EVOFLOW_STORAGE", "postgres"),
+                ("DATABASE_URL", "postgres://u:pw@db/x?sslmode=require"),
+            ],
             Default::default(),
         )
         .unwrap();
         assert_eq!(c.backend, BackendKind::Postgres);
         assert_eq!(c.location(), Path::new("postgres://u@db:5432/x"));
         let c = resolve(
-            &[("EVOFLOW_STORAGE", "pg"), ("EVOFLOW_PG_URL", "postgres://a@h/one"), ("DATABASE_URL", "postgres://b@h/two")],
+            &[
+                ("EVOFLOW_STORAGE", "pg"),
+                ("EVOFLOW_PG_URL", "postgres://a@h/one"),
+                ("DATABASE_URL", "postgres://b@h/two"),
+            ],
             Default::default(),
         )
         .unwrap();
         assert_eq!(c.location(), Path::new("postgres://a@h:5432/one"));
-        let e = resolve(&[("EVOFLOW_STORAGE", "postgres")], Default::default()).unwrap_err().to_string();
+        let e = resolve(&[("EVOFLOW_STORAGE", "postgres")], Default::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--pg-url") && e.contains("EVOFLOW_PG_URL"), "{e}");
         let flags = StorageOverrides {
             pg_url: Some("postgres://h/d".into()),
             ..Default::default()
         };
-        assert!(resolve(&[], flags).unwrap_err().to_string().contains("--storage postgres"));
+        assert!(resolve(&[], flags)
+            .unwrap_err()
+            .to_string()
+            .contains("--storage postgres"));
     }
 }

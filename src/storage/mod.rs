@@ -37,12 +37,12 @@ pub use error::StorageError;
 pub use health::{check_health, HealthCheck, HealthReport, HealthStatus};
 pub use local::LocalStorage;
 pub use lock::lock_path_for;
+pub use postgres::{PgUrl, PostgresStorage, SslMode, PG_SCHEMA_VERSION};
 pub use records::{
     fnv1a64, genome_hash, market_fingerprint, Checkpoint, DatasetInfo, FitnessKey, GenerationRecord, HallOfFameRecord,
     IndividualRecord, RunRecord, RunStatus, TimeRange,
 };
 pub use schema::{SCHEMA_VERSION, TABLES};
-pub use postgres::{PgUrl, PostgresStorage, SslMode, PG_SCHEMA_VERSION};
 pub use shared::SharedStorage;
 
 use crate::market::{Bars, FundingRates, MarketData};

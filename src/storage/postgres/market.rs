@@ -20,10 +20,21 @@ impl PostgresStorage {
             )
             .map_err(e)?;
             let sink = tx
-                .copy_in("COPY bars (symbol, timeframe, ts_ms, open, high, low, close, volume) FROM STDIN (FORMAT binary)")
+                .copy_in(
+                    "COPY bars (symbol, timeframe, ts_ms, open, high, low, close, volume) FROM STDIN (FORMAT binary)",
+                )
                 .map_err(e)?;
             let f8 = Type::FLOAT8;
-            let types = [Type::TEXT, Type::TEXT, Type::INT8, f8.clone(), f8.clone(), f8.clone(), f8.clone(), f8];
+            let types = [
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT8,
+                f8.clone(),
+                f8.clone(),
+                f8.clone(),
+                f8.clone(),
+                f8,
+            ];
             let mut w = BinaryCopyInWriter::new(sink, &types);
             for i in 0..bars.len() {
                 w.write(&[
@@ -82,7 +93,14 @@ impl PostgresStorage {
         let mut bars = Bars::with_capacity(rows.len());
         for r in &rows {
             let g = |i: usize| r.try_get::<_, f64>(i).map_err(|e| self.err(e));
-            bars.push(r.try_get(0).map_err(|e| self.err(e))?, g(1)?, g(2)?, g(3)?, g(4)?, g(5)?);
+            bars.push(
+                r.try_get(0).map_err(|e| self.err(e))?,
+                g(1)?,
+                g(2)?,
+                g(3)?,
+                g(4)?,
+                g(5)?,
+            );
         }
         Ok(bars)
     }

@@ -142,10 +142,7 @@ impl PostgresStorage {
 
     /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise
     /// (also when the process dies before the commit).
-    fn in_tx<T>(
-        &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
+    fn in_tx<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StorageError>) -> Result<T, StorageError> {
         self.require_write()?;
         let mut client = self.c();
         let mut tx = client.transaction().map_err(|e| self.err(e))?;
@@ -202,10 +199,13 @@ fn migrate(client: &mut Client, loc: &str) -> Result<(), StorageError> {
     client
         .execute("SELECT pg_advisory_lock($1, $2)", &[&k1, &k2])
         .map_err(|e| pg_err(loc, &e))?;
-    let result = migrations::runner().run(client).map(|_| ()).map_err(|e| StorageError::Postgres {
-        location: loc.to_string(),
-        message: format!("schema migration failed: {e}"),
-    });
+    let result = migrations::runner()
+        .run(client)
+        .map(|_| ())
+        .map_err(|e| StorageError::Postgres {
+            location: loc.to_string(),
+            message: format!("schema migration failed: {e}"),
+        });
     let unlocked = client.execute("SELECT pg_advisory_unlock($1, $2)", &[&k1, &k2]);
     result?;
     unlocked.map_err(|e| pg_err(loc, &e))?;

@@ -271,7 +271,11 @@ impl PostgresStorage {
             .collect()
     }
 
-    pub(super) fn write_hall_of_fame_rows(&self, run_id: &str, entries: &[HallOfFameRecord]) -> Result<(), StorageError> {
+    pub(super) fn write_hall_of_fame_rows(
+        &self,
+        run_id: &str,
+        entries: &[HallOfFameRecord],
+    ) -> Result<(), StorageError> {
         if let Some(bad) = entries.iter().find(|e| e.run_id != run_id) {
             return Err(StorageError::InvalidInput(format!(
                 "hall-of-fame entry of run `{}` passed for run `{run_id}`",
@@ -289,7 +293,16 @@ impl PostgresStorage {
                 )
                 .map_err(e)?;
             let t = Type::TEXT;
-            let types = [t.clone(), Type::INT8, Type::INT4, t.clone(), t.clone(), Type::FLOAT8, t.clone(), t];
+            let types = [
+                t.clone(),
+                Type::INT8,
+                Type::INT4,
+                t.clone(),
+                t.clone(),
+                Type::FLOAT8,
+                t.clone(),
+                t,
+            ];
             let mut w = BinaryCopyInWriter::new(sink, &types);
             for (k, h) in entries.iter().enumerate() {
                 let (rank, ordinal) = (i64::from(h.rank), k as i32);
@@ -416,7 +429,11 @@ impl PostgresStorage {
                 )));
             }
             unique.insert(
-                (k.data_fingerprint.as_str(), k.objective.as_str(), genome_hash(&k.genome_json)),
+                (
+                    k.data_fingerprint.as_str(),
+                    k.objective.as_str(),
+                    genome_hash(&k.genome_json),
+                ),
                 (k.genome_json.as_str(), *f),
             );
         }

@@ -165,14 +165,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(u.ssl_mode, SslMode::Require);
-        assert_eq!(u.redacted(), std::path::Path::new("postgres://alice@ep-x.neon.tech:5432/app"));
+        assert_eq!(
+            u.redacted(),
+            std::path::Path::new("postgres://alice@ep-x.neon.tech:5432/app")
+        );
         assert!(!format!("{u:?}").contains("s3cret"));
         assert!(!u.rest.contains("sslmode"));
         let k = PgUrl::parse("host=127.0.0.1 port=5999 user=bob dbname=d sslmode=verify-full", "X").unwrap();
         assert_eq!(k.ssl_mode, SslMode::VerifyFull);
         assert_eq!(k.redacted(), std::path::Path::new("postgres://bob@127.0.0.1:5999/d"));
         assert_eq!(PgUrl::parse("postgres://h/d", "X").unwrap().ssl_mode, SslMode::Prefer);
-        let e = PgUrl::parse("postgres://h/d?sslmode=maybe", "EVOFLOW_PG_URL").unwrap_err().to_string();
+        let e = PgUrl::parse("postgres://h/d?sslmode=maybe", "EVOFLOW_PG_URL")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("EVOFLOW_PG_URL") && e.contains("maybe"), "{e}");
         assert!(PgUrl::parse("just-a-word", "X").is_err());
     }
