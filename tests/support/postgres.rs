@@ -43,11 +43,18 @@ fn ensure_user() {
     if unsafe { libc::geteuid() } != 0 {
         return;
     }
-    let known = Command::new("id").arg(USER).output().map(|o| o.status.success()).unwrap_or(false);
+    let known = Command::new("id")
+        .arg(USER)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !known {
         // Concurrent test processes may race here; a second useradd fails with "already exists".
         let _ = Command::new("useradd").args(["-m", USER]).output();
-        run(Command::new("id").arg(USER), "id evoflow-test (after useradd -m evoflow-test)");
+        run(
+            Command::new("id").arg(USER),
+            "id evoflow-test (after useradd -m evoflow-test)",
+        );
     }
 }
 
@@ -67,14 +74,22 @@ impl PgServer {
         ensure_user();
         let dir = tempfile::Builder::new().prefix("evoflow-pg").tempdir().unwrap();
         if unsafe { libc::geteuid() } == 0 {
-            run(Command::new("chown").arg(format!("{USER}:")).arg(dir.path()), "chown data dir");
+            run(
+                Command::new("chown").arg(format!("{USER}:")).arg(dir.path()),
+                "chown data dir",
+            );
         }
         let data = dir.path().join("data");
         run(
-            as_test_user(&initdb)
-                .args(["-D"])
-                .arg(&data)
-                .args(["-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]),
+            as_test_user(&initdb).args(["-D"]).arg(&data).args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]),
             "initdb",
         );
         let port = free_port();

@@ -437,7 +437,8 @@ impl PostgresStorage {
                 (k.genome_json.as_str(), *f),
             );
         }
-        let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>, Vec<f64>) = Default::default();
+        type Columns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<f64>);
+        let mut cols: Columns<'_> = Default::default();
         for ((fp, obj, hash), (json, f)) in &unique {
             cols.0.push(fp);
             cols.1.push(obj);
