@@ -1,18 +1,31 @@
-//! The storage contract: one suite of tests run against both backends (local DuckDB file, shared directory).
+//! The storage contract: one suite of tests run against all three backends (local DuckDB file, shared directory, PostgreSQL).
+
+mod support;
 
 use evoflow::market::{sample::load_sample, Bars, FundingRates};
 use evoflow::storage::{
     genome_hash, open_storage, BackendKind, Checkpoint, FitnessKey, GenerationRecord, HallOfFameRecord,
-    IndividualRecord, OpenMode, RunRecord, RunStatus, Storage, StorageConfig, StorageError, TimeRange,
+    IndividualRecord, OpenMode, PgUrl, RunRecord, RunStatus, Storage, StorageConfig, StorageError, TimeRange,
 };
+use support::postgres::PgServer;
 use tempfile::TempDir;
 
-fn local(dir: &TempDir) -> StorageConfig {
-    StorageConfig::local(dir.path().join("evoflow.duckdb"))
+/// What a backend needs kept alive for a test (the postgres server).
+type Keep = Option<PgServer>;
+
+fn local(dir: &TempDir) -> (Keep, StorageConfig) {
+    (None, StorageConfig::local(dir.path().join("evoflow.duckdb")))
 }
 
-fn shared(dir: &TempDir) -> StorageConfig {
-    StorageConfig::shared(dir.path())
+fn shared(dir: &TempDir) -> (Keep, StorageConfig) {
+    (None, StorageConfig::shared(dir.path()))
+}
+
+fn postgres(_dir: &TempDir) -> (Keep, StorageConfig) {
+    let server = PgServer::start();
+    let url = server.database("contract");
+    let config = StorageConfig::postgres(PgUrl::parse(&url, "test").unwrap());
+    (Some(server), config)
 }
 
 fn rw(config: &StorageConfig) -> Box<dyn Storage> {
@@ -309,7 +322,10 @@ fn single_writer(config: StorageConfig) {
     let second = open_storage(&config, OpenMode::ReadWrite).and_then(|mut s| s.claim_writer().map(|_| s));
     let err = second.err().expect("a second writer must be refused");
     let text = err.to_string();
-    assert!(matches!(err, StorageError::InUse { .. }), "{text}");
+    assert!(
+        matches!(err, StorageError::InUse { .. } | StorageError::LeaseHeld { .. }),
+        "{text}"
+    );
     assert!(
         text.contains(&format!(":{}", std::process::id())) && text.contains("in use by"),
         "{text}"
@@ -342,52 +358,59 @@ macro_rules! contract {
         mod $backend {
             use super::*;
 
-            fn config(dir: &TempDir) -> StorageConfig {
-                let c = super::$backend(dir);
+            fn config(dir: &TempDir) -> (Keep, StorageConfig) {
+                let (keep, c) = super::$backend(dir);
                 assert_eq!(c.backend, $kind);
-                c
+                (keep, c)
             }
 
             #[test]
             fn market_round_trip() {
                 let dir = tempfile::tempdir().unwrap();
-                super::market_round_trip(config(&dir));
+                let (_keep, c) = config(&dir);
+                super::market_round_trip(c);
             }
 
             #[test]
             fn rejects_bad_input() {
                 let dir = tempfile::tempdir().unwrap();
-                super::rejects_bad_input(config(&dir));
+                let (_keep, c) = config(&dir);
+                super::rejects_bad_input(c);
             }
 
             #[test]
             fn runs_and_results() {
                 let dir = tempfile::tempdir().unwrap();
-                super::runs_and_results(config(&dir));
+                let (_keep, c) = config(&dir);
+                super::runs_and_results(c);
             }
 
             #[test]
             fn checkpoints() {
                 let dir = tempfile::tempdir().unwrap();
-                super::checkpoints(config(&dir));
+                let (_keep, c) = config(&dir);
+                super::checkpoints(c);
             }
 
             #[test]
             fn fitness_cache() {
                 let dir = tempfile::tempdir().unwrap();
-                super::fitness_cache(config(&dir));
+                let (_keep, c) = config(&dir);
+                super::fitness_cache(c);
             }
 
             #[test]
             fn single_writer() {
                 let dir = tempfile::tempdir().unwrap();
-                super::single_writer(config(&dir));
+                let (_keep, c) = config(&dir);
+                super::single_writer(c);
             }
 
             #[test]
             fn health() {
                 let dir = tempfile::tempdir().unwrap();
-                super::health(config(&dir));
+                let (_keep, c) = config(&dir);
+                super::health(c);
             }
         }
     };
@@ -395,3 +418,4 @@ macro_rules! contract {
 
 contract!(local, BackendKind::Local);
 contract!(shared, BackendKind::Shared);
+contract!(postgres, BackendKind::Postgres);

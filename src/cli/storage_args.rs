@@ -1,4 +1,4 @@
-//! The storage flags shared by `data`, `health` (and `evolve`): `--storage`, `--db`, `--shared-dir`, over the environment.
+//! The storage flags shared by `data`, `health` (and `evolve`): `--storage`, `--db`, `--shared-dir`, `--pg-url`, over the environment.
 
 use std::path::PathBuf;
 
@@ -7,9 +7,10 @@ use evoflow::storage::{StorageConfig, StorageError, StorageOverrides};
 /// Which storage to use; each flag overrides its environment variable.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct StorageArgs {
-    /// Storage backend: local (one DuckDB file) or shared (a directory on EFS/NFS; `efs` is an alias).
+    /// Storage backend: local (one DuckDB file), shared (a directory on EFS/NFS; `efs` is an alias)
+    /// or postgres (a PostgreSQL/Neon database, see --pg-url).
     /// Default: $EVOFLOW_STORAGE, $STORAGE_BACKEND, else local.
-    #[arg(long = "storage", value_name = "local|shared")]
+    #[arg(long = "storage", value_name = "local|shared|postgres")]
     pub storage: Option<String>,
     /// Database file of the local backend. Default: $EVOFLOW_DB, else ./evoflow.duckdb.
     #[arg(long, value_name = "PATH")]
@@ -17,6 +18,10 @@ pub struct StorageArgs {
     /// Directory of the shared backend. Default: $EVOFLOW_SHARED_DIR, else $EFS_MOUNT_PATH.
     #[arg(long, value_name = "DIR")]
     pub shared_dir: Option<PathBuf>,
+    /// PostgreSQL connection string of the postgres backend, e.g.
+    /// postgres://user:pw@host/db?sslmode=require. Default: $EVOFLOW_PG_URL, else $DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    pub pg_url: Option<String>,
 }
 
 impl StorageArgs {
@@ -26,6 +31,7 @@ impl StorageArgs {
             backend: self.storage.clone(),
             db: self.db.clone(),
             shared_dir: self.shared_dir.clone(),
+            pg_url: self.pg_url.clone(),
         })
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::StorageError;
+use super::{PgUrl, StorageError};
 
 /// Default database file of the local backend.
 pub const DEFAULT_DB: &str = "./evoflow.duckdb";
@@ -19,23 +19,28 @@ pub enum BackendKind {
     Local,
     /// A directory seen by every process (EFS/NFS): Parquet market data, one-writer results database.
     Shared,
+    /// A PostgreSQL database (Neon included): concurrent readers, an advisory-lock writer lease.
+    Postgres,
 }
 
 impl BackendKind {
-    /// Parses `local`, `shared`, or `efs` (an alias of `shared`), case-insensitively.
+    /// Parses `local`, `shared`, `efs` (an alias of `shared`) or `postgres` (aliases
+    /// `postgresql`, `pg`), case-insensitively.
     pub fn parse(text: &str) -> Option<BackendKind> {
         match text.trim().to_ascii_lowercase().as_str() {
             "local" => Some(BackendKind::Local),
             "shared" | "efs" => Some(BackendKind::Shared),
+            "postgres" | "postgresql" | "pg" => Some(BackendKind::Postgres),
             _ => None,
         }
     }
 
-    /// `local` or `shared`.
+    /// `local`, `shared` or `postgres`.
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Local => "local",
             BackendKind::Shared => "shared",
+            BackendKind::Postgres => "postgres",
         }
     }
 }
@@ -63,6 +68,8 @@ pub struct StorageOverrides {
     pub db: Option<PathBuf>,
     /// `--shared-dir DIR` (shared backend).
     pub shared_dir: Option<PathBuf>,
+    /// `--pg-url URL` (postgres backend).
+    pub pg_url: Option<String>,
 }
 
 /// A validated storage configuration.
@@ -73,6 +80,8 @@ pub struct StorageConfig {
     pub db_path: PathBuf,
     /// The shared directory (always `Some` for the shared backend).
     pub shared_dir: Option<PathBuf>,
+    /// The connection string (always `Some` for the postgres backend).
+    pub pg_url: Option<PgUrl>,
 }
 
 impl Default for StorageConfig {
@@ -88,6 +97,7 @@ impl StorageConfig {
             backend: BackendKind::Local,
             db_path: db_path.into(),
             shared_dir: None,
+            pg_url: None,
         }
     }
 
@@ -97,6 +107,17 @@ impl StorageConfig {
             backend: BackendKind::Shared,
             db_path: PathBuf::from(DEFAULT_DB),
             shared_dir: Some(dir.into()),
+            pg_url: None,
+        }
+    }
+
+    /// The postgres backend on `url`.
+    pub fn postgres(url: PgUrl) -> Self {
+        StorageConfig {
+            backend: BackendKind::Postgres,
+            db_path: PathBuf::from(DEFAULT_DB),
+            shared_dir: None,
+            pg_url: Some(url),
         }
     }
 
@@ -128,7 +149,7 @@ impl StorageConfig {
             None => BackendKind::Local,
             Some(text) => BackendKind::parse(&text).ok_or_else(|| {
                 StorageError::Config(format!(
-                    "{source}=`{text}`: unknown backend (expected local, shared or efs)"
+                    "{source}=`{text}`: unknown backend (expected local, shared, efs or postgres)"
                 ))
             })?,
         };
@@ -142,6 +163,31 @@ impl StorageConfig {
             (None, Some(v), _) | (None, None, Some(v)) => Some(PathBuf::from(v)),
             (None, None, None) => None,
         };
+        let pg_text = match (&flags.pg_url, var("EVOFLOW_PG_URL"), var("DATABASE_URL")) {
+            (Some(u), _, _) => Some((u.clone(), "--pg-url")),
+            (None, Some(u), _) => Some((u, "EVOFLOW_PG_URL")),
+            (None, None, Some(u)) => Some((u, "DATABASE_URL")),
+            (None, None, None) => None,
+        };
+        if backend != BackendKind::Postgres && flags.pg_url.is_some() {
+            return Err(StorageError::Config(format!(
+                "--pg-url is given but the backend is {backend}; add --storage postgres"
+            )));
+        }
+        if backend == BackendKind::Postgres {
+            if flags.db.is_some() || flags.shared_dir.is_some() {
+                return Err(StorageError::Config(
+                    "--db and --shared-dir are for the DuckDB backends; the postgres backend takes --pg-url".into(),
+                ));
+            }
+            let (text, source) = pg_text.ok_or_else(|| {
+                StorageError::Config(
+                    "the postgres backend needs a connection string: pass --pg-url URL or set EVOFLOW_PG_URL (or DATABASE_URL)"
+                        .into(),
+                )
+            })?;
+            return Ok(StorageConfig::postgres(PgUrl::parse(&text, source)?));
+        }
         match backend {
             BackendKind::Local if flags.shared_dir.is_some() => {
                 return Err(StorageError::Config(
@@ -173,13 +219,15 @@ impl StorageConfig {
             backend,
             db_path,
             shared_dir,
+            pg_url: None,
         })
     }
 
     /// The database file (local) or directory (shared) this configuration points at.
     pub fn location(&self) -> &Path {
-        match (&self.backend, &self.shared_dir) {
-            (BackendKind::Shared, Some(dir)) => dir,
+        match (&self.backend, &self.shared_dir, &self.pg_url) {
+            (BackendKind::Shared, Some(dir), _) => dir,
+            (BackendKind::Postgres, _, Some(url)) => url.redacted(),
             _ => &self.db_path,
         }
     }
@@ -232,6 +280,7 @@ mod tests {
             backend: Some("local".into()),
             db: Some("/f.duckdb".into()),
             shared_dir: None,
+            pg_url: None,
         };
         let c = resolve(&[("EVOFLOW_STORAGE", "shared"), ("EVOFLOW_SHARED_DIR", "/a")], flags).unwrap();
         assert_eq!(c, StorageConfig::local("/f.duckdb"));
@@ -259,7 +308,44 @@ mod tests {
             backend: Some("shared".into()),
             db: Some("/x".into()),
             shared_dir: Some("/d".into()),
+            pg_url: None,
         };
         assert!(resolve(&[], flags).unwrap_err().to_string().contains("--db"));
+    }
+
+    #[test]
+    fn postgres_url_from_flag_then_env() {
+        let c = resolve(
+            &[
+                ("EVOFLOW_STORAGE", "postgres"),
+                ("DATABASE_URL", "postgres://u:pw@db/x?sslmode=require"),
+            ],
+            Default::default(),
+        )
+        .unwrap();
+        assert_eq!(c.backend, BackendKind::Postgres);
+        assert_eq!(c.location(), Path::new("postgres://u@db:5432/x"));
+        let c = resolve(
+            &[
+                ("EVOFLOW_STORAGE", "pg"),
+                ("EVOFLOW_PG_URL", "postgres://a@h/one"),
+                ("DATABASE_URL", "postgres://b@h/two"),
+            ],
+            Default::default(),
+        )
+        .unwrap();
+        assert_eq!(c.location(), Path::new("postgres://a@h:5432/one"));
+        let e = resolve(&[("EVOFLOW_STORAGE", "postgres")], Default::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--pg-url") && e.contains("EVOFLOW_PG_URL"), "{e}");
+        let flags = StorageOverrides {
+            pg_url: Some("postgres://h/d".into()),
+            ..Default::default()
+        };
+        assert!(resolve(&[], flags)
+            .unwrap_err()
+            .to_string()
+            .contains("--storage postgres"));
     }
 }

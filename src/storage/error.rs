@@ -30,6 +30,12 @@ pub enum StorageError {
         holder: String,
         lock: PathBuf,
     },
+    /// Another session holds the PostgreSQL writer lease (an advisory lock).
+    #[error("{location}: in use by {holder} (one writer at a time: it holds the PostgreSQL advisory lock, which the server releases when that session ends)")]
+    LeaseHeld { location: String, holder: String },
+    /// Any other PostgreSQL error (connection, TLS, SQL).
+    #[error("{location}: PostgreSQL: {message}")]
+    Postgres { location: String, message: String },
     /// The file is not a DuckDB database, or is a DuckDB database that evoflow did not create.
     #[error("{}: not an evoflow database: {reason}; the file was not modified", path.display())]
     Foreign { path: PathBuf, reason: String },

@@ -179,7 +179,7 @@ pub(crate) fn scratch_checks<S: ScratchOps>(s: &mut S) -> Vec<HealthCheck> {
                 checkpoint.payload.len()
             )),
             Ok(_) => Err("the checkpoint read back differs from the one written".into()),
-            Err(e @ StorageError::InUse { .. }) => {
+            Err(e @ (StorageError::InUse { .. } | StorageError::LeaseHeld { .. })) => {
                 in_use = true;
                 Err(format!("results database not checked: {e}"))
             }
@@ -274,8 +274,10 @@ pub fn check_health(config: &StorageConfig) -> HealthReport {
     let (dir, what) = match config.backend {
         BackendKind::Local => (parent_dir(&config.db_path), "database directory"),
         BackendKind::Shared => (location.clone(), "shared directory"),
+        // A server, not a directory: the open and the round trips below are the checks.
+        BackendKind::Postgres => (PathBuf::new(), ""),
     };
-    if !location_checks(&dir, what, &mut checks) {
+    if config.backend != BackendKind::Postgres && !location_checks(&dir, what, &mut checks) {
         return HealthReport::new(config.backend, &location, checks);
     }
     let mut scratch_db: Option<PathBuf> = None;
@@ -300,7 +302,7 @@ pub fn check_health(config: &StorageConfig) -> HealthReport {
             })
         }
         Err(e) => {
-            held_elsewhere = matches!(e, StorageError::InUse { .. });
+            held_elsewhere = matches!(e, StorageError::InUse { .. } | StorageError::LeaseHeld { .. });
             Err(e.to_string())
         }
     });

@@ -24,6 +24,7 @@ mod health;
 mod local;
 mod lock;
 mod market_db;
+mod postgres;
 mod records;
 mod results;
 mod schema;
@@ -36,6 +37,7 @@ pub use error::StorageError;
 pub use health::{check_health, check_location, HealthCheck, HealthReport, HealthStatus};
 pub use local::LocalStorage;
 pub use lock::lock_path_for;
+pub use postgres::{PgUrl, PostgresStorage, SslMode, PG_SCHEMA_VERSION};
 pub use records::{
     fnv1a64, genome_hash, market_fingerprint, Checkpoint, DatasetInfo, FitnessKey, GenerationRecord, HallOfFameRecord,
     IndividualRecord, RunRecord, RunStatus, TimeRange,
@@ -145,6 +147,10 @@ pub fn open_storage(config: &StorageConfig, mode: OpenMode) -> Result<Box<dyn St
         (BackendKind::Local, _) => Ok(Box::new(LocalStorage::open(&config.db_path, mode)?)),
         (BackendKind::Shared, Some(dir)) => Ok(Box::new(SharedStorage::open(dir, mode)?)),
         (BackendKind::Shared, None) => Err(StorageError::Config("the shared backend needs a directory".into())),
+        (BackendKind::Postgres, _) => match &config.pg_url {
+            Some(url) => Ok(Box::new(PostgresStorage::open(url, mode)?)),
+            None => Err(StorageError::Config("the postgres backend needs --pg-url".into())),
+        },
     }
 }
 
