@@ -11,6 +11,7 @@ pub mod indicators;
 pub mod market;
 pub mod ml;
 pub mod seeds;
+pub mod run;
 pub mod storage;
 pub mod strategy;
 pub mod sweep;
