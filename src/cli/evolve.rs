@@ -13,7 +13,8 @@ use evoflow::evolution::{
 };
 use evoflow::storage::{self, OpenMode, Storage};
 use evoflow::strategy::Genome;
-use evoflow_dataflows::{ClusterConfig, GaConfig, GenerationReport, RunOutcome};
+use evoflow::run::RunRequest;
+use evoflow_dataflows::{stop_reason, ClusterConfig, GaConfig, GenerationReport, StopReason, StopSignal};
 use serde::Serialize;
 
 use super::generation_writer::GenerationWriter;
@@ -33,7 +34,7 @@ pub struct EvolveArgs {
     /// Individuals per generation.
     #[arg(long, default_value_t = 96)]
     pub population: usize,
-    /// Generations to run (with --resume: the total to reach).
+    /// Generations to run (with --resume: the total to reach; without it the stored plan's).
     #[arg(long, default_value_t = 25)]
     pub generations: u64,
     /// Random seed of the run: the same seed gives the same result on every topology.
@@ -75,9 +76,14 @@ pub struct EvolveArgs {
     /// Identifier of the run in storage (default: generated from the time and seed).
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Continue the stored run with this id from its last checkpoint.
+    /// Continue the stored run with this id from its last checkpoint, with its stored plan
+    /// (only --generations and --patience may be given, to extend it).
     #[arg(long, value_name = "ID", conflicts_with = "run_id")]
     pub resume: Option<String>,
+    /// With --run-id: start the run if it is not stored, resume it if it is unfinished, print
+    /// its stored result if it is complete (exit 0). Safe to run again and again (supervisors).
+    #[arg(long, requires = "run_id", conflicts_with = "no_store")]
+    pub resume_if_exists: bool,
     /// Print only a final JSON object.
     #[arg(long)]
     pub json: bool,
@@ -194,6 +200,8 @@ impl EvolveArgs {
 /// and its latest checkpoint, decoded and as stored.
 struct ResumedRun {
     settings: EvolveSettings,
+    /// The stored status: a `Completed` run is only printed again.
+    status: storage::RunStatus,
     checkpoint: evoflow_dataflows::Checkpoint<Genome>,
     checkpoint_payload: Vec<u8>,
 }
@@ -205,7 +213,7 @@ struct ResumedRun {
 fn read_resumed_run(
     config: &storage::StorageConfig,
     id: &str,
-    settings: &EvolveSettings,
+    request: &RunRequest,
     data_fingerprint: &str,
     cluster: &ClusterConfig,
 ) -> anyhow::Result<ResumedRun> {
@@ -222,10 +230,13 @@ fn read_resumed_run(
     let record = s
         .get_run(id)?
         .ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;
-    let mut stored: EvolveSettings = serde_json::from_str(&record.config_json)
+    let stored: EvolveSettings = serde_json::from_str(&record.config_json)
         .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
-    stored.ga.generations = settings.ga.generations;
-    if cluster.processes > 1 && &stored != settings {
+    let stored = request
+        .resume_plan(&stored)
+        .map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
+    stored.validate().map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
+    if cluster.processes > 1 && stored != request.settings {
         // The other processes build their problem from their own flags: they must match.
         return Err(UsageError(format!(
             "--resume {id} with several processes: give every process the flags of the original run (only \
@@ -260,6 +271,7 @@ fn read_resumed_run(
     })?;
     Ok(ResumedRun {
         settings: stored,
+        status: record.status,
         checkpoint,
         checkpoint_payload: stored_checkpoint.payload,
     })
@@ -297,11 +309,20 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     // touch it.
     let writes = coordinator && !args.no_store;
     let fingerprint = storage::market_fingerprint(&data);
-    let resumed = match &args.resume {
+    let resume_id = match (&args.resume, args.resume_if_exists) {
+        (Some(id), _) => Some(id.clone()),
+        (None, true) if writes && run_is_stored(&storage_config, &run_id)? => Some(run_id.clone()),
+        _ => None,
+    };
+    let request = RunRequest {
+        settings: settings.clone(),
+        given: evoflow::run::given_flags(std::env::args()),
+    };
+    let resumed = match &resume_id {
         Some(id) if writes => Some(read_resumed_run(
             &storage_config,
             id,
-            &settings,
+            &request,
             &fingerprint,
             &cluster,
         )?),
@@ -326,8 +347,54 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         settings.constraints,
         settings.backtest,
     )?);
+    let finish = Finish {
+        args: &args,
+        run_id: &run_id,
+        problem: &problem,
+        data: &data,
+        split,
+        started,
+    };
 
-    let connection = evoflow_dataflows::connect(Arc::clone(&problem), &settings.ga, &cluster)?;
+    // A run that reached its stopping rule before it printed its result (killed after its last
+    // checkpoint), or a completed one: its result is its last checkpoint's hall of fame.
+    if let Some(r) = resumed
+        .as_ref()
+        .filter(|r| stop_reason(&r.settings.ga, &r.checkpoint.best_history).is_some())
+    {
+        let mut store = if r.status == storage::RunStatus::Completed {
+            None
+        } else {
+            let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
+            s.claim_writer()?;
+            Some(s)
+        };
+        let reader = storage::open_storage(&storage_config, OpenMode::ReadOnly);
+        let generations = match store.as_ref() {
+            Some(s) => s.read_generations(&run_id)?,
+            None => reader?.read_generations(&run_id)?,
+        };
+        let evaluations = generations.iter().map(|g| g.evaluations).sum();
+        let cache_hits = generations.iter().map(|g| g.cache_hits).sum();
+        let entries: Vec<(Genome, f64)> = r
+            .checkpoint
+            .hall_of_fame
+            .iter()
+            .map(|e| (e.genome.clone(), e.fitness.value()))
+            .collect();
+        return finish.complete(
+            store.as_mut(),
+            &entries,
+            r.checkpoint.generation,
+            evaluations,
+            cache_hits,
+        );
+    }
+
+    // Installed before connecting, so that a signal while the processes connect stops the run
+    // after its first generation instead of killing this process (a second signal exits at once).
+    let stop = StopSignal::on_termination_signals().context("installing the SIGINT/SIGTERM handlers")?;
+    let connection = evoflow_dataflows::connect(Arc::clone(&problem), &settings.ga, &cluster)?.stop_on(stop);
     let mut store: Option<Box<dyn Storage>> = None;
     if writes {
         let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
@@ -343,6 +410,8 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                          process resuming it?)"
                     );
                 }
+                // An interrupted or crashed run is running again.
+                s.finish_run(&run_id, storage::RunStatus::Running, now_ms())?;
             }
             None => s.create_run(&storage::RunRecord {
                 run_id: run_id.clone(),
@@ -389,7 +458,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         }
     };
 
-    let outcome = connection.run(resume, callback);
+    let end = connection.execute(resume, callback);
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -398,40 +467,84 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         Some((s, e)) => (Some(s), e),
         None => (None, None),
     };
-    let outcome = match outcome {
+    let end = match end {
         Ok(o) => o,
         Err(e) => {
-            mark_failed(&mut store, &run_id);
+            mark(&mut store, &run_id, storage::RunStatus::Failed);
             return Err(e.into());
         }
     };
-    let result = match outcome {
-        RunOutcome::NotCoordinator => return Ok(()),
-        RunOutcome::Coordinator(result) => result,
-    };
     if let Some(e) = write_error {
-        mark_failed(&mut store, &run_id);
+        mark(&mut store, &run_id, storage::RunStatus::Failed);
         return Err(e.context("writing the run to storage"));
     }
+    if let (StopReason::Interrupted { signal }, Some(code)) = (&end.stop, end.exit_code()) {
+        // The last completed generation's checkpoint is stored (the writer drained above).
+        mark(&mut store, &run_id, storage::RunStatus::Interrupted);
+        drop(store);
+        if coordinator {
+            let generation = end.result.as_ref().and_then(|r| r.stats.last()).map(|s| s.generation + 1);
+            eprintln!(
+                "interrupted by signal {signal} after {} generations; `evoflow evolve --resume {run_id}` continues it",
+                generation.unwrap_or(0)
+            );
+        }
+        std::process::exit(code);
+    }
+    let result = match end.result {
+        None => return Ok(()),
+        Some(result) => result,
+    };
 
     let entries: Vec<(Genome, f64)> = result
         .hall_of_fame
         .iter()
         .map(|e| (e.genome.clone(), e.fitness.value()))
         .collect();
-    let best = hall_of_fame_report(&problem, &entries, &data, split)?;
     let evaluations: u64 = result.stats.iter().map(|s| s.evaluations).sum();
     let cache_hits: u64 = result.stats.iter().map(|s| s.cache_hits).sum();
     let generations = result.stats.last().map(|s| s.generation + 1).unwrap_or(0);
+    finish.complete(store.as_mut(), &entries, generations, evaluations, cache_hits)
+}
 
-    {
-        if let Some(s) = store.as_mut() {
+/// Whether run `id` is stored (a missing database holds no run).
+fn run_is_stored(config: &storage::StorageConfig, id: &str) -> anyhow::Result<bool> {
+    match storage::open_storage(config, OpenMode::ReadOnly) {
+        Err(storage::StorageError::NotFound { .. }) => Ok(false),
+        opened => Ok(opened?.get_run(id)?.is_some()),
+    }
+}
+
+/// What the end of a run needs to store and print its result.
+struct Finish<'a> {
+    args: &'a EvolveArgs,
+    run_id: &'a str,
+    problem: &'a TradingProblem,
+    data: &'a evoflow::market::MarketData,
+    split: usize,
+    started: Instant,
+}
+
+impl Finish<'_> {
+    /// Scores the hall of fame on train and test data, stores it and marks the run completed
+    /// (when `store` is given), and prints the result.
+    fn complete(
+        &self,
+        store: Option<&mut Box<dyn Storage>>,
+        entries: &[(Genome, f64)],
+        generations: u64,
+        evaluations: u64,
+        cache_hits: u64,
+    ) -> anyhow::Result<()> {
+        let run_id = self.run_id;
+        let best = hall_of_fame_report(self.problem, entries, self.data, self.split)?;
+        if let Some(s) = store {
             let records: Vec<storage::HallOfFameRecord> = best
                 .iter()
                 .enumerate()
                 .map(|(i, b)| {
                     Ok(storage::HallOfFameRecord {
-                        run_id: run_id.clone(),
+                        run_id: run_id.to_string(),
                         rank: i as u32 + 1,
                         seed_name: b.seed.clone(),
                         genome_json: serde_json::to_string(&b.params)?,
@@ -441,26 +554,25 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect::<Result<_, serde_json::Error>>()?;
-            s.write_hall_of_fame(&run_id, &records)?;
-            s.finish_run(&run_id, storage::RunStatus::Completed, now_ms())?;
+            s.write_hall_of_fame(run_id, &records)?;
+            s.finish_run(run_id, storage::RunStatus::Completed, now_ms())?;
         }
+        let elapsed_s = self.started.elapsed().as_secs_f64();
+        if self.args.json {
+            let out = JsonOutput {
+                run_id,
+                generations,
+                evaluations,
+                cache_hits,
+                elapsed_s,
+                best: &best,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            print_table(run_id, generations, evaluations, cache_hits, elapsed_s, &best);
+        }
+        Ok(())
     }
-
-    let elapsed_s = started.elapsed().as_secs_f64();
-    if args.json {
-        let out = JsonOutput {
-            run_id: &run_id,
-            generations,
-            evaluations,
-            cache_hits,
-            elapsed_s,
-            best: &best,
-        };
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        print_table(&run_id, generations, evaluations, cache_hits, elapsed_s, &best);
-    }
-    Ok(())
 }
 
 /// Stores one generation: its statistics, its individuals (with the key statistics that came
@@ -516,9 +628,10 @@ pub(super) fn record_generation(
     Ok(())
 }
 
-fn mark_failed(store: &mut Option<Box<dyn Storage>>, run_id: &str) {
+/// Stores the run's status (best effort: the run's own error is the one reported).
+fn mark(store: &mut Option<Box<dyn Storage>>, run_id: &str, status: storage::RunStatus) {
     if let Some(s) = store.as_mut() {
-        let _ = s.finish_run(run_id, storage::RunStatus::Failed, now_ms());
+        let _ = s.finish_run(run_id, status, now_ms());
     }
 }
 
