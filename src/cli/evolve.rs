@@ -281,11 +281,24 @@ fn read_resumed_run(
 const MIN_NICHE_SHARE: f64 = 0.02;
 
 /// Runs `evoflow evolve`.
-pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
+pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let cluster = args.cluster()?;
     let coordinator = cluster.process == 0;
     let storage_config = args.storage.config()?;
+    // Only the coordinator reads a run to resume and writes storage; other processes never
+    // touch it.
+    let writes = coordinator && !args.no_store;
+    let resume_id = match (&args.resume, &args.run_id, args.resume_if_exists) {
+        (Some(id), _, _) => Some(id.clone()),
+        (None, Some(id), true) if writes && run_is_stored(&storage_config, id)? => Some(id.clone()),
+        _ => None,
+    };
+    // A resume without data flags reads the run's own data (its stored plan names it).
+    let no_data_flags = args.market.data.is_none() && args.market.symbol.is_none();
+    if let (Some(id), true, true) = (&resume_id, writes, no_data_flags) {
+        restore_data_flags(&mut args.market, &storage_config, id)?;
+    }
     // Every process reads its market data before it connects to the others, and process 0
     // opens storage for writing only once all of them have connected: DuckDB lets no process
     // read a file while another writes it, so this lets the processes of one host read their
@@ -305,15 +318,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         .or(args.run_id.clone())
         .unwrap_or_else(|| default_run_id(settings.ga.seed));
 
-    // Only the coordinator reads a run to resume and writes storage; other processes never
-    // touch it.
-    let writes = coordinator && !args.no_store;
     let fingerprint = storage::market_fingerprint(&data);
-    let resume_id = match (&args.resume, args.resume_if_exists) {
-        (Some(id), _) => Some(id.clone()),
-        (None, true) if writes && run_is_stored(&storage_config, &run_id)? => Some(run_id.clone()),
-        _ => None,
-    };
     let request = RunRequest {
         settings: settings.clone(),
         given: evoflow::run::given_flags(std::env::args()),
@@ -505,6 +510,30 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
     let cache_hits: u64 = result.stats.iter().map(|s| s.cache_hits).sum();
     let generations = result.stats.last().map(|s| s.generation + 1).unwrap_or(0);
     finish.complete(store.as_mut(), &entries, generations, evaluations, cache_hits)
+}
+
+/// Sets the data flags to those of stored run `id` (as its plan's data label names them);
+/// a run that is not stored is left to [`read_resumed_run`] to report.
+fn restore_data_flags(
+    market: &mut super::market_args::MarketArgs,
+    config: &storage::StorageConfig,
+    id: &str,
+) -> anyhow::Result<()> {
+    let record = match storage::open_storage(config, OpenMode::ReadOnly) {
+        Err(storage::StorageError::NotFound { .. }) => return Ok(()),
+        opened => opened?.get_run(id)?,
+    };
+    let Some(record) = record else { return Ok(()) };
+    let stored: EvolveSettings = serde_json::from_str(&record.config_json)
+        .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
+    match stored.data.strip_prefix("storage:").and_then(|st| st.split_once('/')) {
+        Some((symbol, timeframe)) => {
+            market.symbol = Some(symbol.to_string());
+            market.timeframe = Some(timeframe.to_string());
+        }
+        None => market.data = Some(stored.data),
+    }
+    Ok(())
 }
 
 /// Whether run `id` is stored (a missing database holds no run).
