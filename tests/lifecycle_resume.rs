@@ -39,11 +39,21 @@ fn plan_args(db: &Path) -> Vec<String> {
 
 /// The plain resume command: only the run id, the storage and the output format.
 fn plain_resume(db: &Path, id: &str) -> Vec<String> {
-    ["evolve", "--resume", id, "--json", "-w", "1", "--storage", "local", "--db"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([db.display().to_string()])
-        .collect()
+    [
+        "evolve",
+        "--resume",
+        id,
+        "--json",
+        "-w",
+        "1",
+        "--storage",
+        "local",
+        "--db",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([db.display().to_string()])
+    .collect()
 }
 
 struct Guard(Child);
@@ -60,7 +70,11 @@ fn run(args: &[String]) -> Output {
 }
 
 fn answer(out: &Output) -> Value {
-    assert!(out.status.success(), "evoflow failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "evoflow failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     serde_json::json!({ "generations": v["generations"], "best": v["best"] })
 }
@@ -78,8 +92,9 @@ fn start_until_checkpoint(db: &Path, id: &str, n: usize) -> Guard {
             .expect("spawn evoflow"),
     );
     let stderr = child.0.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
     let mut seen = 0;
-    for line in BufReader::new(stderr).lines() {
+    for line in lines.by_ref() {
         if line.unwrap().starts_with("checkpoint ") {
             seen += 1;
             if seen == n {
@@ -88,6 +103,8 @@ fn start_until_checkpoint(db: &Path, id: &str, n: usize) -> Guard {
         }
     }
     assert_eq!(seen, n, "the run ended before writing {n} checkpoints");
+    // Keep reading: a closed pipe would make the run's next stderr line fail.
+    std::thread::spawn(move || lines.for_each(drop));
     child
 }
 
@@ -108,7 +125,10 @@ fn sigkill_after_checkpoints_1_4_and_the_last_then_the_plain_resume_ends_as_unin
         child.0.wait().unwrap();
         let started = Instant::now();
         let resumed = run(&plain_resume(&db, "crash"));
-        eprintln!("recovery after checkpoint {n}: {:.2} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "recovery after checkpoint {n}: {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
         assert_eq!(answer(&resumed), uninterrupted, "killed after checkpoint {n}");
         assert_eq!(status_of(&db, "crash"), "completed");
     }
@@ -126,7 +146,10 @@ fn a_differing_plan_flag_on_resume_is_refused_naming_both_values() {
     let out = run(&bad);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--population 30") && stderr.contains("--population 24"), "{stderr}");
+    assert!(
+        stderr.contains("--population 30") && stderr.contains("--population 24"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -151,6 +174,10 @@ fn sigterm_stops_with_status_interrupted_and_the_same_command_finishes_the_run()
     assert_eq!(answer(&first), uninterrupted);
     assert_eq!(status_of(&db, "term"), "completed");
     for _ in 0..2 {
-        assert_eq!(answer(&run(&again)), uninterrupted, "a completed run prints its result again");
+        assert_eq!(
+            answer(&run(&again)),
+            uninterrupted,
+            "a completed run prints its result again"
+        );
     }
 }

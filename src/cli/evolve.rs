@@ -11,9 +11,9 @@ use evoflow::evolution::{
     hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, KeyStats, Objective,
     TradingProblem, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
 };
+use evoflow::run::RunRequest;
 use evoflow::storage::{self, OpenMode, Storage};
 use evoflow::strategy::Genome;
-use evoflow::run::RunRequest;
 use evoflow_dataflows::{stop_reason, ClusterConfig, GaConfig, GenerationReport, StopReason, StopSignal};
 use serde::Serialize;
 
@@ -235,7 +235,9 @@ fn read_resumed_run(
     let stored = request
         .resume_plan(&stored)
         .map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
-    stored.validate().map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
+    stored
+        .validate()
+        .map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
     if cluster.processes > 1 && stored != request.settings {
         // The other processes build their problem from their own flags: they must match.
         return Err(UsageError(format!(
@@ -324,13 +326,7 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         given: evoflow::run::given_flags(std::env::args()),
     };
     let resumed = match &resume_id {
-        Some(id) if writes => Some(read_resumed_run(
-            &storage_config,
-            id,
-            &request,
-            &fingerprint,
-            &cluster,
-        )?),
+        Some(id) if writes => Some(read_resumed_run(&storage_config, id, &request, &fingerprint, &cluster)?),
         _ => None,
     };
     if let Some(r) = &resumed {
@@ -488,7 +484,11 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         mark(&mut store, &run_id, storage::RunStatus::Interrupted);
         drop(store);
         if coordinator {
-            let generation = end.result.as_ref().and_then(|r| r.stats.last()).map(|s| s.generation + 1);
+            let generation = end
+                .result
+                .as_ref()
+                .and_then(|r| r.stats.last())
+                .map(|s| s.generation + 1);
             eprintln!(
                 "interrupted by signal {signal} after {} generations; `evoflow evolve --resume {run_id}` continues it",
                 generation.unwrap_or(0)

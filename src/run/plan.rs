@@ -151,7 +151,10 @@ mod tests {
             given: vec!["--population".into()],
         };
         let err = req.resume_plan(&stored).unwrap_err().to_string();
-        assert!(err.contains("--population 50") && err.contains("--population 40"), "{err}");
+        assert!(
+            err.contains("--population 50") && err.contains("--population 40"),
+            "{err}"
+        );
     }
 
     #[test]
