@@ -12,6 +12,7 @@ pub mod indicators;
 pub mod market;
 pub mod ml;
 pub mod report;
+pub mod run;
 pub mod seeds;
 pub mod storage;
 pub mod strategy;

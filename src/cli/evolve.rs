@@ -11,9 +11,10 @@ use evoflow::evolution::{
     hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, KeyStats, Objective,
     TradingProblem, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
 };
+use evoflow::run::RunRequest;
 use evoflow::storage::{self, OpenMode, Storage};
 use evoflow::strategy::Genome;
-use evoflow_dataflows::{ClusterConfig, GaConfig, GenerationReport, RunOutcome};
+use evoflow_dataflows::{stop_reason, ClusterConfig, GaConfig, GenerationReport, StopReason, StopSignal};
 use serde::Serialize;
 
 use super::generation_writer::GenerationWriter;
@@ -33,7 +34,7 @@ pub struct EvolveArgs {
     /// Individuals per generation.
     #[arg(long, default_value_t = 96)]
     pub population: usize,
-    /// Generations to run (with --resume: the total to reach).
+    /// Generations to run (with --resume: the total to reach; without it the stored plan's).
     #[arg(long, default_value_t = 25)]
     pub generations: u64,
     /// Random seed of the run: the same seed gives the same result on every topology.
@@ -75,9 +76,14 @@ pub struct EvolveArgs {
     /// Identifier of the run in storage (default: generated from the time and seed).
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Continue the stored run with this id from its last checkpoint.
+    /// Continue the stored run with this id from its last checkpoint, with its stored plan
+    /// (only --generations and --patience may be given, to extend it).
     #[arg(long, value_name = "ID", conflicts_with = "run_id")]
     pub resume: Option<String>,
+    /// With --run-id: start the run if it is not stored, resume it if it is unfinished, print
+    /// its stored result if it is complete (exit 0). Safe to run again and again (supervisors).
+    #[arg(long, requires = "run_id", conflicts_with = "no_store")]
+    pub resume_if_exists: bool,
     /// Print only a final JSON object.
     #[arg(long)]
     pub json: bool,
@@ -197,6 +203,8 @@ impl EvolveArgs {
 /// and its latest checkpoint, decoded and as stored.
 struct ResumedRun {
     settings: EvolveSettings,
+    /// The stored status: a `Completed` run is only printed again.
+    status: storage::RunStatus,
     checkpoint: evoflow_dataflows::Checkpoint<Genome>,
     checkpoint_payload: Vec<u8>,
 }
@@ -208,7 +216,7 @@ struct ResumedRun {
 fn read_resumed_run(
     config: &storage::StorageConfig,
     id: &str,
-    settings: &EvolveSettings,
+    request: &RunRequest,
     data_fingerprint: &str,
     cluster: &ClusterConfig,
 ) -> anyhow::Result<ResumedRun> {
@@ -225,10 +233,15 @@ fn read_resumed_run(
     let record = s
         .get_run(id)?
         .ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;
-    let mut stored: EvolveSettings = serde_json::from_str(&record.config_json)
+    let stored: EvolveSettings = serde_json::from_str(&record.config_json)
         .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
-    stored.ga.generations = settings.ga.generations;
-    if cluster.processes > 1 && &stored != settings {
+    let stored = request
+        .resume_plan(&stored)
+        .map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
+    stored
+        .validate()
+        .map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
+    if cluster.processes > 1 && stored != request.settings {
         // The other processes build their problem from their own flags: they must match.
         return Err(UsageError(format!(
             "--resume {id} with several processes: give every process the flags of the original run (only \
@@ -263,6 +276,7 @@ fn read_resumed_run(
     })?;
     Ok(ResumedRun {
         settings: stored,
+        status: record.status,
         checkpoint,
         checkpoint_payload: stored_checkpoint.payload,
     })
@@ -272,11 +286,24 @@ fn read_resumed_run(
 const MIN_NICHE_SHARE: f64 = 0.02;
 
 /// Runs `evoflow evolve`.
-pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
+pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let cluster = args.cluster()?;
     let coordinator = cluster.process == 0;
     let storage_config = args.storage.config()?;
+    // Only the coordinator reads a run to resume and writes storage; other processes never
+    // touch it.
+    let writes = coordinator && !args.no_store;
+    let resume_id = match (&args.resume, &args.run_id, args.resume_if_exists) {
+        (Some(id), _, _) => Some(id.clone()),
+        (None, Some(id), true) if writes && run_is_stored(&storage_config, id)? => Some(id.clone()),
+        _ => None,
+    };
+    // A resume without data flags reads the run's own data (its stored plan names it).
+    let no_data_flags = args.market.data.is_none() && args.market.symbol.is_none();
+    if let (Some(id), true, true) = (&resume_id, writes, no_data_flags) {
+        restore_data_flags(&mut args.market, &storage_config, id)?;
+    }
     // Every process reads its market data before it connects to the others, and process 0
     // opens storage for writing only once all of them have connected: DuckDB lets no process
     // read a file while another writes it, so this lets the processes of one host read their
@@ -296,18 +323,13 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         .or(args.run_id.clone())
         .unwrap_or_else(|| default_run_id(settings.ga.seed));
 
-    // Only the coordinator reads a run to resume and writes storage; other processes never
-    // touch it.
-    let writes = coordinator && !args.no_store;
     let fingerprint = storage::market_fingerprint(&data);
-    let resumed = match &args.resume {
-        Some(id) if writes => Some(read_resumed_run(
-            &storage_config,
-            id,
-            &settings,
-            &fingerprint,
-            &cluster,
-        )?),
+    let request = RunRequest {
+        settings: settings.clone(),
+        given: evoflow::run::given_flags(std::env::args()),
+    };
+    let resumed = match &resume_id {
+        Some(id) if writes => Some(read_resumed_run(&storage_config, id, &request, &fingerprint, &cluster)?),
         _ => None,
     };
     if let Some(r) = &resumed {
@@ -329,8 +351,54 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         settings.constraints,
         settings.backtest,
     )?);
+    let finish = Finish {
+        args: &args,
+        run_id: &run_id,
+        problem: &problem,
+        data: &data,
+        split,
+        started,
+    };
 
-    let connection = evoflow_dataflows::connect(Arc::clone(&problem), &settings.ga, &cluster)?;
+    // A run that reached its stopping rule before it printed its result (killed after its last
+    // checkpoint), or a completed one: its result is its last checkpoint's hall of fame.
+    if let Some(r) = resumed
+        .as_ref()
+        .filter(|r| stop_reason(&r.settings.ga, &r.checkpoint.best_history).is_some())
+    {
+        let mut store = if r.status == storage::RunStatus::Completed {
+            None
+        } else {
+            let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
+            s.claim_writer()?;
+            Some(s)
+        };
+        let reader = storage::open_storage(&storage_config, OpenMode::ReadOnly);
+        let generations = match store.as_ref() {
+            Some(s) => s.read_generations(&run_id)?,
+            None => reader?.read_generations(&run_id)?,
+        };
+        let evaluations = generations.iter().map(|g| g.evaluations).sum();
+        let cache_hits = generations.iter().map(|g| g.cache_hits).sum();
+        let entries: Vec<(Genome, f64)> = r
+            .checkpoint
+            .hall_of_fame
+            .iter()
+            .map(|e| (e.genome.clone(), e.fitness.value()))
+            .collect();
+        return finish.complete(
+            store.as_mut(),
+            &entries,
+            r.checkpoint.generation,
+            evaluations,
+            cache_hits,
+        );
+    }
+
+    // Installed before connecting, so that a signal while the processes connect stops the run
+    // after its first generation instead of killing this process (a second signal exits at once).
+    let stop = StopSignal::on_termination_signals().context("installing the SIGINT/SIGTERM handlers")?;
+    let connection = evoflow_dataflows::connect(Arc::clone(&problem), &settings.ga, &cluster)?.stop_on(stop);
     let mut store: Option<Box<dyn Storage>> = None;
     if writes {
         let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
@@ -346,6 +414,8 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                          process resuming it?)"
                     );
                 }
+                // An interrupted or crashed run is running again.
+                s.finish_run(&run_id, storage::RunStatus::Running, now_ms())?;
             }
             None => s.create_run(&storage::RunRecord {
                 run_id: run_id.clone(),
@@ -392,7 +462,7 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         }
     };
 
-    let outcome = connection.run(resume, callback);
+    let end = connection.execute(resume, callback);
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -401,40 +471,112 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
         Some((s, e)) => (Some(s), e),
         None => (None, None),
     };
-    let outcome = match outcome {
+    let end = match end {
         Ok(o) => o,
         Err(e) => {
-            mark_failed(&mut store, &run_id);
+            mark(&mut store, &run_id, storage::RunStatus::Failed);
             return Err(e.into());
         }
     };
-    let result = match outcome {
-        RunOutcome::NotCoordinator => return Ok(()),
-        RunOutcome::Coordinator(result) => result,
-    };
     if let Some(e) = write_error {
-        mark_failed(&mut store, &run_id);
+        mark(&mut store, &run_id, storage::RunStatus::Failed);
         return Err(e.context("writing the run to storage"));
     }
+    if let (StopReason::Interrupted { signal }, Some(code)) = (&end.stop, end.exit_code()) {
+        // The last completed generation's checkpoint is stored (the writer drained above).
+        mark(&mut store, &run_id, storage::RunStatus::Interrupted);
+        drop(store);
+        if coordinator {
+            let generation = end
+                .result
+                .as_ref()
+                .and_then(|r| r.stats.last())
+                .map(|s| s.generation + 1);
+            eprintln!(
+                "interrupted by signal {signal} after {} generations; `evoflow evolve --resume {run_id}` continues it",
+                generation.unwrap_or(0)
+            );
+        }
+        std::process::exit(code);
+    }
+    let result = match end.result {
+        None => return Ok(()),
+        Some(result) => result,
+    };
 
     let entries: Vec<(Genome, f64)> = result
         .hall_of_fame
         .iter()
         .map(|e| (e.genome.clone(), e.fitness.value()))
         .collect();
-    let best = hall_of_fame_report(&problem, &entries, &data, split)?;
     let evaluations: u64 = result.stats.iter().map(|s| s.evaluations).sum();
     let cache_hits: u64 = result.stats.iter().map(|s| s.cache_hits).sum();
     let generations = result.stats.last().map(|s| s.generation + 1).unwrap_or(0);
+    finish.complete(store.as_mut(), &entries, generations, evaluations, cache_hits)
+}
 
-    {
-        if let Some(s) = store.as_mut() {
+/// Sets the data flags to those of stored run `id` (as its plan's data label names them);
+/// a run that is not stored is left to [`read_resumed_run`] to report.
+fn restore_data_flags(
+    market: &mut super::market_args::MarketArgs,
+    config: &storage::StorageConfig,
+    id: &str,
+) -> anyhow::Result<()> {
+    let record = match storage::open_storage(config, OpenMode::ReadOnly) {
+        Err(storage::StorageError::NotFound { .. }) => return Ok(()),
+        opened => opened?.get_run(id)?,
+    };
+    let Some(record) = record else { return Ok(()) };
+    let stored: EvolveSettings = serde_json::from_str(&record.config_json)
+        .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
+    match stored.data.strip_prefix("storage:").and_then(|st| st.split_once('/')) {
+        Some((symbol, timeframe)) => {
+            market.symbol = Some(symbol.to_string());
+            market.timeframe = Some(timeframe.to_string());
+        }
+        None => market.data = Some(stored.data),
+    }
+    Ok(())
+}
+
+/// Whether run `id` is stored (a missing database holds no run).
+fn run_is_stored(config: &storage::StorageConfig, id: &str) -> anyhow::Result<bool> {
+    match storage::open_storage(config, OpenMode::ReadOnly) {
+        Err(storage::StorageError::NotFound { .. }) => Ok(false),
+        opened => Ok(opened?.get_run(id)?.is_some()),
+    }
+}
+
+/// What the end of a run needs to store and print its result.
+struct Finish<'a> {
+    args: &'a EvolveArgs,
+    run_id: &'a str,
+    problem: &'a TradingProblem,
+    data: &'a evoflow::market::MarketData,
+    split: usize,
+    started: Instant,
+}
+
+impl Finish<'_> {
+    /// Scores the hall of fame on train and test data, stores it and marks the run completed
+    /// (when `store` is given), and prints the result.
+    fn complete(
+        &self,
+        store: Option<&mut Box<dyn Storage>>,
+        entries: &[(Genome, f64)],
+        generations: u64,
+        evaluations: u64,
+        cache_hits: u64,
+    ) -> anyhow::Result<()> {
+        let run_id = self.run_id;
+        let best = hall_of_fame_report(self.problem, entries, self.data, self.split)?;
+        if let Some(s) = store {
             let records: Vec<storage::HallOfFameRecord> = best
                 .iter()
                 .enumerate()
                 .map(|(i, b)| {
                     Ok(storage::HallOfFameRecord {
-                        run_id: run_id.clone(),
+                        run_id: run_id.to_string(),
                         rank: i as u32 + 1,
                         seed_name: b.seed.clone(),
                         genome_json: serde_json::to_string(&b.params)?,
@@ -444,30 +586,29 @@ pub fn run(args: EvolveArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect::<Result<_, serde_json::Error>>()?;
-            s.write_hall_of_fame(&run_id, &records)?;
-            s.finish_run(&run_id, storage::RunStatus::Completed, now_ms())?;
-            if let Some(path) = &args.report {
-                super::report::write_run_report(s.as_ref(), &run_id, &data, path, None, evoflow::report::DEFAULT_TOP)
+            s.write_hall_of_fame(run_id, &records)?;
+            s.finish_run(run_id, storage::RunStatus::Completed, now_ms())?;
+            if let Some(path) = &self.args.report {
+                super::report::write_run_report(s.as_ref(), run_id, self.data, path, None, evoflow::report::DEFAULT_TOP)
                     .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
             }
         }
+        let elapsed_s = self.started.elapsed().as_secs_f64();
+        if self.args.json {
+            let out = JsonOutput {
+                run_id,
+                generations,
+                evaluations,
+                cache_hits,
+                elapsed_s,
+                best: &best,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            print_table(run_id, generations, evaluations, cache_hits, elapsed_s, &best);
+        }
+        Ok(())
     }
-
-    let elapsed_s = started.elapsed().as_secs_f64();
-    if args.json {
-        let out = JsonOutput {
-            run_id: &run_id,
-            generations,
-            evaluations,
-            cache_hits,
-            elapsed_s,
-            best: &best,
-        };
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        print_table(&run_id, generations, evaluations, cache_hits, elapsed_s, &best);
-    }
-    Ok(())
 }
 
 /// Stores one generation: its statistics, its individuals (with the key statistics that came
@@ -523,9 +664,10 @@ pub(super) fn record_generation(
     Ok(())
 }
 
-fn mark_failed(store: &mut Option<Box<dyn Storage>>, run_id: &str) {
+/// Stores the run's status (best effort: the run's own error is the one reported).
+fn mark(store: &mut Option<Box<dyn Storage>>, run_id: &str, status: storage::RunStatus) {
     if let Some(s) = store.as_mut() {
-        let _ = s.finish_run(run_id, storage::RunStatus::Failed, now_ms());
+        let _ = s.finish_run(run_id, status, now_ms());
     }
 }
 

@@ -11,15 +11,18 @@ use crate::market::MarketData;
 pub enum RunStatus {
     Running,
     Completed,
+    /// Stopped by a signal at a generation boundary; its last checkpoint resumes it.
+    Interrupted,
     Failed,
 }
 
 impl RunStatus {
-    /// `running`, `completed` or `failed` (as stored).
+    /// `running`, `completed`, `interrupted` or `failed` (as stored).
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
             RunStatus::Completed => "completed",
+            RunStatus::Interrupted => "interrupted",
             RunStatus::Failed => "failed",
         }
     }
@@ -29,6 +32,7 @@ impl RunStatus {
         match text {
             "running" => Some(RunStatus::Running),
             "completed" => Some(RunStatus::Completed),
+            "interrupted" => Some(RunStatus::Interrupted),
             "failed" => Some(RunStatus::Failed),
             _ => None,
         }

@@ -1,0 +1,183 @@
+//! Run lifecycle with real processes: SIGKILL then the plain `--resume ID`, SIGTERM stops with status interrupted and 128+15, `--resume-if-exists` is idempotent.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_evoflow");
+
+fn plan_args(db: &Path) -> Vec<String> {
+    [
+        "evolve",
+        "--data",
+        "sample:goog-1d",
+        "--seeds",
+        "ema_crossover,rsi_filter,bollinger_bands",
+        "--population",
+        "24",
+        "--generations",
+        "6",
+        "--seed",
+        "7",
+        "--min-trades",
+        "3",
+        "--json",
+        "-w",
+        "1",
+        "--storage",
+        "local",
+        "--db",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([db.display().to_string()])
+    .collect()
+}
+
+/// The plain resume command: only the run id, the storage and the output format.
+fn plain_resume(db: &Path, id: &str) -> Vec<String> {
+    [
+        "evolve",
+        "--resume",
+        id,
+        "--json",
+        "-w",
+        "1",
+        "--storage",
+        "local",
+        "--db",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([db.display().to_string()])
+    .collect()
+}
+
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run(args: &[String]) -> Output {
+    Command::new(BIN).args(args).output().expect("run evoflow")
+}
+
+fn answer(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "evoflow failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    serde_json::json!({ "generations": v["generations"], "best": v["best"] })
+}
+
+/// Starts the run and returns it once it has logged `n` checkpoints.
+fn start_until_checkpoint(db: &Path, id: &str, n: usize) -> Guard {
+    let mut args = plan_args(db);
+    args.extend(["--run-id", id, "--log-checkpoints"].map(String::from));
+    let mut child = Guard(
+        Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn evoflow"),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("checkpoint ") {
+            seen += 1;
+            if seen == n {
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, n, "the run ended before writing {n} checkpoints");
+    // Keep reading: a closed pipe would make the run's next stderr line fail.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+fn status_of(db: &Path, id: &str) -> String {
+    let conn = duckdb::Connection::open(db).unwrap();
+    conn.query_row("SELECT status FROM runs WHERE run_id = ?", [id], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn sigkill_after_checkpoints_1_4_and_the_last_then_the_plain_resume_ends_as_uninterrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let uninterrupted = answer(&run(&plan_args(&dir.path().join("full.duckdb"))));
+    for n in [1, 4, 6] {
+        let db = dir.path().join(format!("k{n}.duckdb"));
+        let mut child = start_until_checkpoint(&db, "crash", n);
+        child.0.kill().unwrap(); // SIGKILL
+        child.0.wait().unwrap();
+        let started = Instant::now();
+        let resumed = run(&plain_resume(&db, "crash"));
+        eprintln!(
+            "recovery after checkpoint {n}: {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(answer(&resumed), uninterrupted, "killed after checkpoint {n}");
+        assert_eq!(status_of(&db, "crash"), "completed");
+    }
+}
+
+#[test]
+fn a_differing_plan_flag_on_resume_is_refused_naming_both_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.duckdb");
+    let mut args = plan_args(&db);
+    args.extend(["--run-id", "r"].map(String::from));
+    answer(&run(&args));
+    let mut bad = plain_resume(&db, "r");
+    bad.extend(["--population", "30"].map(String::from));
+    let out = run(&bad);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--population 30") && stderr.contains("--population 24"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_stops_with_status_interrupted_and_the_same_command_finishes_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let uninterrupted = answer(&run(&plan_args(&dir.path().join("full.duckdb"))));
+    let db = dir.path().join("t.duckdb");
+    let child = start_until_checkpoint(&db, "term", 1);
+    let sent = Instant::now();
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let mut child = child;
+    let status = child.0.wait().unwrap();
+    eprintln!("stop latency: {:.2} s", sent.elapsed().as_secs_f64());
+    assert_eq!(status.code(), Some(128 + 15));
+    assert_eq!(status_of(&db, "term"), "interrupted");
+
+    // The supervisor's command, run again and again.
+    let mut again = plan_args(&db);
+    again.extend(["--run-id", "term", "--resume-if-exists"].map(String::from));
+    let first = run(&again);
+    assert_eq!(answer(&first), uninterrupted);
+    assert_eq!(status_of(&db, "term"), "completed");
+    for _ in 0..2 {
+        assert_eq!(
+            answer(&run(&again)),
+            uninterrupted,
+            "a completed run prints its result again"
+        );
+    }
+}
