@@ -67,6 +67,8 @@ fn storage_dir(config: &StorageConfig) -> PathBuf {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         },
+        // A server, not a directory: the probe file goes to the working directory.
+        BackendKind::Postgres => PathBuf::from("."),
     }
 }
 

@@ -255,6 +255,19 @@ pub fn check_location(config: &StorageConfig) -> HealthReport {
     let (dir, what) = match config.backend {
         BackendKind::Local => (parent_dir(&config.db_path), "database directory"),
         BackendKind::Shared => (location.clone(), "shared directory"),
+        // A server, not a directory: nothing to check on disk; `evoflow health` opens it.
+        BackendKind::Postgres => {
+            checks.push(HealthCheck {
+                name: "location".into(),
+                ok: false,
+                latency_ms: 0.0,
+                detail: "--location-only checks a directory; a postgres backend has none \
+                         (run `evoflow health` without --location-only)"
+                    .into(),
+                critical: true,
+            });
+            return HealthReport::new(config.backend, &location, checks);
+        }
     };
     location_checks(&dir, what, &mut checks);
     HealthReport::new(config.backend, &location, checks)
