@@ -152,32 +152,3 @@ fn a_differing_plan_flag_on_resume_is_refused_naming_both_values() {
     );
 }
 
-#[test]
-fn sigterm_stops_with_status_interrupted_and_the_same_command_finishes_the_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let uninterrupted = answer(&run(&plan_args(&dir.path().join("full.duckdb"))));
-    let db = dir.path().join("t.duckdb");
-    let child = start_until_checkpoint(&db, "term", 1);
-    let sent = Instant::now();
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let mut child = child;
-    let status = child.0.wait().unwrap();
-    eprintln!("stop latency: {:.2} s", sent.elapsed().as_secs_f64());
-    assert_eq!(status.code(), Some(128 + 15));
-    assert_eq!(status_of(&db, "term"), "interrupted");
-
-    // The supervisor's command, run again and again.
-    let mut again = plan_args(&db);
-    again.extend(["--run-id", "term", "--resume-if-exists"].map(String::from));
-    let first = run(&again);
-    assert_eq!(answer(&first), uninterrupted);
-    assert_eq!(status_of(&db, "term"), "completed");
-    for _ in 0..2 {
-        assert_eq!(
-            answer(&run(&again)),
-            uninterrupted,
-            "a completed run prints its result again"
-        );
-    }
-}
