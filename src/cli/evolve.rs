@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::generation_writer::GenerationWriter;
 use super::market_args::MarketArgs;
+use super::metrics_args::MetricsArgs;
 use super::storage_args::StorageArgs;
 use super::UsageError;
 
@@ -98,6 +99,8 @@ pub struct EvolveArgs {
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Worker threads per process (timely's -w) [default: the CPUs available to the process].
     /// With several processes on one host, give each its share.
     #[arg(short = 'w', long = "threads")]
@@ -351,6 +354,9 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         settings.constraints,
         settings.backtest,
     )?);
+    let metrics = args
+        .metrics
+        .start(&run_id, &cluster, &settings, &problem, &data, split)?;
     let finish = Finish {
         args: &args,
         run_id: &run_id,
@@ -398,7 +404,8 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     // Installed before connecting, so that a signal while the processes connect stops the run
     // after its first generation instead of killing this process (a second signal exits at once).
     let stop = StopSignal::on_termination_signals().context("installing the SIGINT/SIGTERM handlers")?;
-    let connection = evoflow_dataflows::connect(Arc::clone(&problem), &settings.ga, &cluster)?.stop_on(stop);
+    let connection =
+        metrics.attach(evoflow_dataflows::connect(Arc::clone(&problem), &settings.ga, &cluster)?.stop_on(stop));
     let mut store: Option<Box<dyn Storage>> = None;
     if writes {
         let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
@@ -438,7 +445,15 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         None
     };
     let writer = store
-        .map(|s| GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), args.log_checkpoints))
+        .map(|s| {
+            GenerationWriter::spawn(
+                s,
+                run_id.clone(),
+                Arc::clone(&problem),
+                args.log_checkpoints,
+                metrics.handle(),
+            )
+        })
         .transpose()
         .context("starting the storage writer thread")?;
     let callback = {
@@ -446,7 +461,11 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         let progress = progress.clone();
         let loop_start = Instant::now();
         let mut rate = EvaluationRate::default();
+        let telemetry = metrics.handle();
         move |report: &GenerationReport<Genome>| {
+            if let Some(t) = &telemetry {
+                t.generation(report);
+            }
             let per_second = rate.after_generation(report.stats.evaluations, loop_start.elapsed());
             if let Some(pb) = &progress {
                 pb.set_position(report.stats.generation + 1);
@@ -463,6 +482,7 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     };
 
     let end = connection.execute(resume, callback);
+    metrics.ended(&end);
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -486,6 +506,7 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         // The last completed generation's checkpoint is stored (the writer drained above).
         mark(&mut store, &run_id, storage::RunStatus::Interrupted);
         drop(store);
+        drop(metrics);
         if coordinator {
             let generation = end
                 .result
@@ -589,8 +610,15 @@ impl Finish<'_> {
             s.write_hall_of_fame(run_id, &records)?;
             s.finish_run(run_id, storage::RunStatus::Completed, now_ms())?;
             if let Some(path) = &self.args.report {
-                super::report::write_run_report(s.as_ref(), run_id, self.data, path, None, evoflow::report::DEFAULT_TOP)
-                    .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
+                super::report::write_run_report(
+                    s.as_ref(),
+                    run_id,
+                    self.data,
+                    path,
+                    None,
+                    evoflow::report::DEFAULT_TOP,
+                )
+                .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
             }
         }
         let elapsed_s = self.started.elapsed().as_secs_f64();

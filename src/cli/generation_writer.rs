@@ -3,10 +3,12 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use evoflow::evolution::TradingProblem;
 use evoflow::storage::Storage;
 use evoflow::strategy::Genome;
+use evoflow::telemetry::RunTelemetry;
 use evoflow_dataflows::GenerationReport;
 
 /// Reports waiting to be written; a full queue makes the coordinator wait (backpressure).
@@ -40,18 +42,19 @@ impl ReportSender {
 
 impl GenerationWriter {
     /// Starts the writer for run `run_id`; with `log_checkpoints` it prints
-    /// `checkpoint N` to stderr once the checkpoint of generation N is stored. Errors when the
-    /// operating system refuses a thread.
+    /// `checkpoint N` to stderr once the checkpoint of generation N is stored, and it tells
+    /// `telemetry` how long each write took. Errors when the operating system refuses a thread.
     pub fn spawn(
         store: Box<dyn Storage>,
         run_id: String,
         problem: Arc<TradingProblem>,
         log_checkpoints: bool,
+        telemetry: Option<Arc<RunTelemetry>>,
     ) -> std::io::Result<GenerationWriter> {
         let (queue, inbox) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("evoflow-writer".into())
-            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, inbox))?;
+            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, telemetry, inbox))?;
         Ok(GenerationWriter { queue, thread })
     }
 
@@ -76,6 +79,7 @@ fn write_all(
     run_id: &str,
     problem: &TradingProblem,
     log_checkpoints: bool,
+    telemetry: Option<Arc<RunTelemetry>>,
     inbox: Receiver<Message>,
 ) -> (Box<dyn Storage>, Option<anyhow::Error>) {
     let mut error = None;
@@ -84,9 +88,16 @@ fn write_all(
             Message::Finish => break,
             Message::Generation(_) if error.is_some() => {}
             Message::Generation(report) => {
+                let started = Instant::now();
                 match super::evolve::record_generation(store.as_mut(), run_id, &report, problem) {
-                    Ok(()) if log_checkpoints => eprintln!("checkpoint {}", report.checkpoint.generation),
-                    Ok(()) => {}
+                    Ok(()) => {
+                        if let Some(t) = &telemetry {
+                            t.stored(report.checkpoint.generation, started.elapsed());
+                        }
+                        if log_checkpoints {
+                            eprintln!("checkpoint {}", report.checkpoint.generation);
+                        }
+                    }
                     Err(e) => error = Some(e),
                 }
             }
