@@ -1,5 +1,6 @@
 //! `RunTelemetry`: the metrics of one `evolve` process, its `/metrics` endpoint, and what the run reports into them.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -48,6 +49,8 @@ pub struct RunTelemetry {
     coordinator: bool,
     held_out: Option<HeldOutScorer>,
     previous: Mutex<Previous>,
+    /// Scrapes begun when the run's end was reported: one begun later saw the final state.
+    ended_mark: AtomicU64,
 }
 
 impl RunTelemetry {
@@ -79,6 +82,7 @@ impl RunTelemetry {
             coordinator: labels.process == 0,
             held_out,
             previous: Mutex::default(),
+            ended_mark: AtomicU64::new(u64::MAX),
         }))
     }
 
@@ -154,17 +158,18 @@ impl RunTelemetry {
             None => status::FAILED,
         };
         self.metrics.run_status.set(value);
+        self.ended_mark.store(self.server.scrapes_begun(), Ordering::SeqCst);
     }
 
     /// The process is about to exit: a run that did not report its end failed. Waits until
-    /// the final state has been scraped once, at most `linger`.
-    pub fn finish(&self, linger: Duration) {
+    /// a scrape has seen the final state (one begun after the end was reported), at most
+    /// `linger`; returns whether one did.
+    pub fn finish(&self, linger: Duration) -> bool {
         if self.metrics.run_status.get() == status::RUNNING {
-            self.metrics.run_status.set(status::FAILED);
+            self.ended(None);
         }
-        if !linger.is_zero() {
-            self.server.wait_for_scrape(linger);
-        }
+        self.server
+            .wait_for_scrape_after(self.ended_mark.load(Ordering::SeqCst), linger)
     }
 }
 
@@ -185,13 +190,20 @@ mod tests {
         let t = RunTelemetry::start("127.0.0.1:0", &labels, None).unwrap();
         assert!(t.url().starts_with("http://127.0.0.1:"));
         assert_eq!(t.metrics().run_status.get(), status::RUNNING);
-        t.finish(Duration::ZERO);
+        assert!(!t.finish(Duration::ZERO), "nobody scraped");
         assert_eq!(t.metrics().run_status.get(), status::FAILED);
         t.ended(Some(&StopReason::Interrupted { signal: 15 }));
         assert_eq!(t.metrics().run_status.get(), status::INTERRUPTED);
         t.ended(Some(&StopReason::Patience));
         assert_eq!(t.metrics().run_status.get(), status::COMPLETED);
-        t.finish(Duration::ZERO);
+        // A scrape after the end, before `finish`, is the final scrape.
+        let mut stream =
+            std::net::TcpStream::connect(t.url().trim_start_matches("http://").trim_end_matches("/metrics")).unwrap();
+        std::io::Write::write_all(&mut stream, b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut text).unwrap();
+        assert!(text.contains("evoflow_run_status 1\n"), "{text}");
+        assert!(t.finish(Duration::from_secs(30)));
         assert_eq!(t.metrics().run_status.get(), status::COMPLETED);
         assert_eq!(t.metrics().generations_planned.get(), 5);
     }

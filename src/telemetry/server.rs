@@ -96,11 +96,21 @@ impl MetricsServer {
         format!("http://{}/metrics", self.addr)
     }
 
+    /// How many scrapes have begun so far (a mark for [`MetricsServer::wait_for_scrape_after`]).
+    pub fn scrapes_begun(&self) -> u64 {
+        self.scrapes.begun.load(Ordering::SeqCst)
+    }
+
     /// Waits until a scrape that began after this call has been answered (so a scraper saw
     /// the state as it is now), at most `limit`; returns whether one was.
     pub fn wait_for_scrape(&self, limit: Duration) -> bool {
+        self.wait_for_scrape_after(self.scrapes_begun(), limit)
+    }
+
+    /// Waits until a scrape that began after mark `begun` ([`MetricsServer::scrapes_begun`])
+    /// has been answered, at most `limit`; returns whether one was.
+    pub fn wait_for_scrape_after(&self, begun: u64, limit: Duration) -> bool {
         // Scrapes are answered one at a time, in order: one answered after `begun` began later.
-        let begun = self.scrapes.begun.load(Ordering::SeqCst);
         let deadline = Instant::now() + limit;
         while self.scrapes.answered.load(Ordering::SeqCst) <= begun {
             if Instant::now() >= deadline {
@@ -193,8 +203,14 @@ mod tests {
         assert!(text.contains("\nevoflow_generation 7\n"), "{text}");
         // The answer came before the call: it does not count as a later scrape.
         assert!(!server.wait_for_scrape(Duration::from_millis(100)));
+        let mark = server.scrapes_begun();
+        assert_eq!(mark, 1);
+        get(addr, "GET /metrics HTTP/1.1\r\n\r\n");
+        // A scrape after the mark, answered before the wait began, counts.
+        assert!(server.wait_for_scrape_after(mark, Duration::ZERO));
+        let mark = server.scrapes_begun();
         let later = std::thread::spawn(move || get(addr, "GET /metrics?x=1 HTTP/1.1\r\n\r\n"));
-        assert!(server.wait_for_scrape(Duration::from_secs(10)));
+        assert!(server.wait_for_scrape_after(mark, Duration::from_secs(10)));
         assert!(later.join().unwrap().contains("evoflow_run_status 0\n"));
         assert!(get(addr, "GET /nope HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
         assert!(get(addr, "POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
