@@ -271,3 +271,42 @@ fn sigint_to_a_two_thread_process_stops_it_with_130_and_the_same_command_finishe
     assert_eq!(answer(&out), whole);
     assert_eq!(status_of(&db, "int"), "completed");
 }
+
+#[test]
+fn sigkill_of_either_process_stops_the_other_naming_it_and_a_restart_on_another_topology_ends_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = uninterrupted(dir.path());
+    let hosts = dir.path().join("hosts.txt");
+    for target in [0usize, 1] {
+        let db = dir.path().join(format!("kill{target}.duckdb"));
+        let id = format!("kill{target}");
+        let mut pair = start_pair(&db, &id, &hosts);
+        pair[0].wait_for_checkpoint(2);
+        pair[target].child.kill().unwrap(); // SIGKILL
+        let killed = Instant::now();
+        let survivor = 1 - target;
+        let (status, _, err) = pair[survivor].finish(Duration::from_secs(30));
+        let detected = killed.elapsed();
+        assert!(
+            !status.success(),
+            "process {survivor} survived the loss of {target}: {err}"
+        );
+        assert!(
+            err.contains(&format!("process {target}")),
+            "process {survivor} does not name the lost process {target}: {err}"
+        );
+        eprintln!(
+            "SIGKILL of process {target}: process {survivor} exited {:.2} s later",
+            detected.as_secs_f64()
+        );
+        assert!(detected < Duration::from_secs(10), "took {detected:?}");
+        // Elastic: the run resumes on one process with two threads and ends as `-w 1` did.
+        let mut args = plan_args(&db);
+        let w = args.iter().position(|a| a == "-w").unwrap();
+        args[w + 1] = "2".into();
+        args.extend(["--run-id", &id, "--resume-if-exists"].map(String::from));
+        let (status, out, err) = Process::spawn(&args).finish(Duration::from_secs(120));
+        assert!(status.success(), "resume on -w 2 after SIGKILL of {target}: {err}");
+        assert_eq!(answer(&out), whole, "SIGKILL of process {target}, resumed on -w 2");
+    }
+}

@@ -193,3 +193,42 @@ fn a_live_writer_is_still_refused() {
     drop(held);
     answer(&run(&plan_args(&db)));
 }
+
+#[test]
+fn the_plain_resume_restores_the_funding_file_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // A funding rate every 8 hours from 2000 to 2030 (epoch seconds), varying by the hour.
+    let funding = dir.path().join("funding.csv");
+    let mut text = String::from("timestamp,rate\n");
+    let mut t: i64 = 946_684_800;
+    let mut i = 0i64;
+    while t < 1_893_456_000 {
+        text.push_str(&format!("{t},{}\n", ((i % 7) - 3) as f64 * 1e-5));
+        t += 8 * 3600;
+        i += 1;
+    }
+    std::fs::write(&funding, text).unwrap();
+    let with_funding = |db: &Path| {
+        let mut args = plan_args(db);
+        args.extend(["--funding".to_string(), funding.display().to_string()]);
+        args
+    };
+    let uninterrupted = answer(&run(&with_funding(&dir.path().join("full.duckdb"))));
+    let db = dir.path().join("f.duckdb");
+    let mut args = with_funding(&db);
+    args.extend(["--run-id", "fund", "--log-checkpoints"].map(String::from));
+    let mut child = Guard(
+        Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap() == "checkpoint 2"), "no checkpoint 2");
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    // Only the run id: the bars and the funding file come from the stored plan.
+    assert_eq!(answer(&run(&plain_resume(&db, "fund"))), uninterrupted);
+}

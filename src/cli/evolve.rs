@@ -10,7 +10,7 @@ use evoflow::backtest::BacktestConfig;
 use evoflow::evolution::{
     BestStrategy, Constraints, EvolveSettings, Objective, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
 };
-use evoflow::run::{self, RunEnding, RunError, RunPlan, RunRequest, RunSummary, StoredData};
+use evoflow::run::{self, RunEnding, RunError, RunPlan, RunRequest, RunSummary, StoredBars};
 use evoflow::storage::{self, OpenMode};
 use evoflow::strategy::Genome;
 use evoflow_dataflows::{ClusterConfig, GaConfig, GenerationReport, StopSignal};
@@ -217,14 +217,18 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     // A resume without data flags reads the run's own data (its stored plan names it).
     let no_data_flags = args.market.data.is_none() && args.market.symbol.is_none();
     if let (Some(id), true, true) = (&resume_id, writes, no_data_flags) {
-        match run::stored_data_source(&storage_config, id).map_err(usage)? {
-            Some(StoredData::Series { symbol, timeframe }) => {
-                args.market.symbol = Some(symbol);
-                args.market.timeframe = Some(timeframe);
+        // Not stored: read_resumed_run reports it.
+        if let Some(stored) = run::stored_data_source(&storage_config, id).map_err(usage)? {
+            match stored.bars {
+                StoredBars::Series { symbol, timeframe } => {
+                    args.market.symbol = Some(symbol);
+                    args.market.timeframe = Some(timeframe);
+                }
+                StoredBars::Source(data) => args.market.data = Some(data),
             }
-            Some(StoredData::Source(data)) => args.market.data = Some(data),
-            // Not stored: read_resumed_run reports it.
-            None => {}
+            if args.market.funding.is_none() {
+                args.market.funding = stored.funding.map(PathBuf::from);
+            }
         }
     }
     // Every process reads its market data before it connects to the others.

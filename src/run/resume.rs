@@ -31,13 +31,43 @@ impl ResumedRun {
     }
 }
 
+/// Between a run's bars source and its funding file in its stored data label.
+pub const FUNDING_SEPARATOR: &str = " --funding ";
+
 /// Where a stored run's market data came from, as its plan's data label names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoredData {
+pub struct StoredData {
+    /// The bars.
+    pub bars: StoredBars,
+    /// The funding-rate file (`--funding`), if the run had one.
+    pub funding: Option<String>,
+}
+
+/// Where a stored run's bars came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredBars {
     /// A series in storage (`--symbol S --timeframe T`).
     Series { symbol: String, timeframe: String },
     /// A file or embedded sample (`--data`).
     Source(String),
+}
+
+impl StoredData {
+    /// Reads a data label: `storage:S/T` or a source, then ` --funding PATH` if any.
+    pub fn parse(label: &str) -> StoredData {
+        let (bars, funding) = match label.split_once(FUNDING_SEPARATOR) {
+            Some((bars, funding)) => (bars, Some(funding.to_string())),
+            None => (label, None),
+        };
+        let bars = match bars.strip_prefix("storage:").and_then(|st| st.split_once('/')) {
+            Some((symbol, timeframe)) => StoredBars::Series {
+                symbol: symbol.to_string(),
+                timeframe: timeframe.to_string(),
+            },
+            None => StoredBars::Source(bars.to_string()),
+        };
+        StoredData { bars, funding }
+    }
 }
 
 fn open_read_only(config: &StorageConfig) -> Result<Option<Box<dyn storage::Storage>>, RunError> {
@@ -60,16 +90,7 @@ pub fn stored_data_source(config: &StorageConfig, id: &str) -> Result<Option<Sto
         return Ok(None);
     };
     let Some(record) = s.get_run(id)? else { return Ok(None) };
-    let stored = stored_settings(&record)?;
-    Ok(Some(
-        match stored.data.strip_prefix("storage:").and_then(|st| st.split_once('/')) {
-            Some((symbol, timeframe)) => StoredData::Series {
-                symbol: symbol.to_string(),
-                timeframe: timeframe.to_string(),
-            },
-            None => StoredData::Source(stored.data),
-        },
-    ))
+    Ok(Some(StoredData::parse(&stored_settings(&record)?.data)))
 }
 
 /// Whether run `id` is stored (a missing database holds no run).
@@ -145,4 +166,30 @@ pub fn read_resumed_run(
         checkpoint_payload: stored_checkpoint.payload,
         warning,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_data_label_gives_back_its_bars_and_funding() {
+        assert_eq!(
+            StoredData::parse("storage:BTC/1h --funding /d/f.csv"),
+            StoredData {
+                bars: StoredBars::Series {
+                    symbol: "BTC".into(),
+                    timeframe: "1h".into()
+                },
+                funding: Some("/d/f.csv".into())
+            }
+        );
+        assert_eq!(
+            StoredData::parse("sample:goog-1d"),
+            StoredData {
+                bars: StoredBars::Source("sample:goog-1d".into()),
+                funding: None
+            }
+        );
+    }
 }
