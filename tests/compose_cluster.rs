@@ -353,8 +353,8 @@ fn a_killed_container_is_restarted_and_the_cluster_ends_identically() {
         let restarts: u64 = inspect(id, "{{.RestartCount}}").parse().unwrap_or(0);
         assert!(restarts >= 1, "evoflow-{p} was not restarted");
     }
-    for p in 1..3 {
-        assert_eq!(wait_exit(&project, &ids[p], Duration::from_secs(60)), 0, "evoflow-{p}");
+    for (p, id) in ids.iter().enumerate().skip(1) {
+        assert_eq!(wait_exit(&project, id, Duration::from_secs(60)), 0, "evoflow-{p}");
     }
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(

@@ -92,7 +92,7 @@ impl Process {
     /// Waits (at most 120 s) for the stderr line `checkpoint N`.
     fn wait_for_checkpoint(&mut self, n: u64) {
         let line = format!("checkpoint {n}");
-        while !self.err.iter().any(|l| *l == line) {
+        while !self.err.contains(&line) {
             match self.lines.recv_timeout(Duration::from_secs(120)) {
                 Ok(l) => self.err.push(l),
                 Err(_) => panic!("no `{line}` on stderr; it said: {:?}", self.err),
