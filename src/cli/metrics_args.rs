@@ -3,10 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use evoflow::evolution::{EvolveSettings, TradingProblem};
-use evoflow::market::MarketData;
+use evoflow::run::{Prepared, RunEnding, RunError, RunPlan};
 use evoflow::telemetry::{HeldOut, RunLabels, RunTelemetry};
-use evoflow_dataflows::{ClusterConfig, Connection, Problem, RunEnd};
+use evoflow_dataflows::StopReason;
 
 use super::UsageError;
 
@@ -44,18 +43,10 @@ impl MetricsArgs {
             .filter(|a| !a.trim().is_empty())
     }
 
-    /// Starts the endpoint of process `cluster.process` of run `run_id` (bad or busy
-    /// address: a usage error) and prints its URL on stderr; the coordinator also scores
-    /// each generation's best on the held-out bars of `data` from bar `split`.
-    pub fn start(
-        &self,
-        run_id: &str,
-        cluster: &ClusterConfig,
-        settings: &EvolveSettings,
-        problem: &Arc<TradingProblem>,
-        data: &MarketData,
-        split: usize,
-    ) -> anyhow::Result<EvolveMetrics> {
+    /// Starts the endpoint of this process of `plan` (a bad or busy address is a usage
+    /// error) and prints its URL on stderr; process 0 also scores each generation's best on
+    /// the held-out bars.
+    pub fn start(&self, plan: &RunPlan, prepared: &Prepared) -> anyhow::Result<EvolveMetrics> {
         if !(self.metrics_linger.is_finite() && self.metrics_linger >= 0.0) {
             return Err(UsageError(format!(
                 "--metrics-linger must be a number of seconds >= 0, got {}",
@@ -70,19 +61,26 @@ impl MetricsArgs {
                 linger,
             });
         };
+        let cluster = &plan.cluster;
+        let split = prepared.split;
         let labels = RunLabels {
             version: evoflow::BUILD.to_string(),
-            run_id: run_id.to_string(),
+            run_id: plan.run_id.clone(),
             process: cluster.process,
             workers: cluster.workers,
-            generations_planned: settings.ga.generations,
-            families: problem.families().iter().map(|f| f.name().to_string()).collect(),
+            generations_planned: plan.settings.ga.generations,
+            families: prepared
+                .problem
+                .families()
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect(),
         };
-        let held_out = (cluster.process == 0 && split < data.bars.len()).then(|| HeldOut {
-            problem: Arc::clone(problem),
-            full: Arc::new(data.clone()),
+        let held_out = (cluster.process == 0 && split < plan.data.bars.len()).then(|| HeldOut {
+            problem: Arc::clone(&prepared.problem),
+            full: Arc::clone(&plan.data),
             split,
-            objective: settings.objective,
+            objective: plan.settings.objective,
         });
         let telemetry = RunTelemetry::start(&addr, &labels, held_out).map_err(|e| {
             if e.is_bad_input() {
@@ -100,27 +98,21 @@ impl MetricsArgs {
 }
 
 impl EvolveMetrics {
-    /// The telemetry, for the per-generation callback and the storage writer.
+    /// The telemetry, for the run plan ([`RunPlan::telemetry`]).
     pub fn handle(&self) -> Option<Arc<RunTelemetry>> {
         self.telemetry.clone()
     }
 
-    /// Makes `connection`'s workers report to the metrics; all its peers are connected.
-    pub fn attach<P: Problem>(&self, connection: Connection<P>) -> Connection<P> {
-        match &self.telemetry {
-            Some(t) => {
-                t.connected(connection.peers());
-                connection.observe(t.observer())
-            }
-            None => connection,
-        }
-    }
-
-    /// The dataflow ended like this (`evoflow_run_status`).
-    pub fn ended<G: evoflow_dataflows::Genome, E>(&self, end: &Result<RunEnd<G>, E>) {
-        if let Some(t) = &self.telemetry {
-            t.ended(end.as_ref().ok().map(|e| &e.stop));
-        }
+    /// The run ended like this (`evoflow_run_status`).
+    pub fn ended(&self, ending: &Result<RunEnding, RunError>) {
+        let Some(t) = &self.telemetry else { return };
+        let stop = match ending {
+            Ok(RunEnding::Completed(_)) => Some(StopReason::Generations),
+            Ok(RunEnding::Interrupted { signal, .. }) => Some(StopReason::Interrupted { signal: *signal }),
+            Ok(RunEnding::Worker(stop)) => Some(*stop),
+            Err(_) => None,
+        };
+        t.ended(stop.as_ref());
     }
 }
 
