@@ -55,7 +55,7 @@ fn bench_seeds(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(s.name()), &genome, |b, g| {
             b.iter(|| {
                 context
-                    .run_stats(&s.signal(&data, g).expect("signal"), &config)
+                    .run_stats(&s.signal(&data, g).expect("signal"), &config, s.warmup(&data, g))
                     .expect("backtest")
             })
         });

@@ -426,7 +426,7 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
     }
 
     /// Final bookkeeping (the drawdown still open at the last bar) and the statistics.
-    fn finish(mut self, cash0: f64) -> (Stats, R) {
+    fn finish(mut self, cash0: f64, warmup: usize) -> (Stats, R) {
         let n = self.ctx.len();
         let last = n - 1;
         let mut lone_last_dd = None;
@@ -450,15 +450,17 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             cov_xy: self.cov_xy,
             trades: self.trades,
         };
-        (finish(self.ctx, cash0, &totals), self.rec)
+        (finish(self.ctx, cash0, warmup, &totals), self.rec)
     }
 }
 
-/// Runs the simulation over the target changes (decision bars strictly increasing).
+/// Runs the simulation over the target changes (decision bars strictly increasing);
+/// `warmup` is the strategy's indicator warm-up (it moves Buy & Hold and Alpha only).
 pub(crate) fn simulate<R: Recorder>(
     ctx: &BacktestContext<'_>,
     changes: impl IntoIterator<Item = TargetChange>,
     config: &BacktestConfig,
+    warmup: usize,
     rec: R,
 ) -> Result<(Stats, R), BacktestError> {
     config.validate()?;
@@ -502,7 +504,7 @@ pub(crate) fn simulate<R: Recorder>(
             break;
         }
     }
-    Ok(sim.finish(config.cash))
+    Ok(sim.finish(config.cash, warmup))
 }
 
 /// The target changes of a target vector (validated: one finite value in [-1, 1] per bar).

@@ -589,8 +589,15 @@ impl Finish<'_> {
             s.write_hall_of_fame(run_id, &records)?;
             s.finish_run(run_id, storage::RunStatus::Completed, now_ms())?;
             if let Some(path) = &self.args.report {
-                super::report::write_run_report(s.as_ref(), run_id, self.data, path, None, evoflow::report::DEFAULT_TOP)
-                    .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
+                super::report::write_run_report(
+                    s.as_ref(),
+                    run_id,
+                    self.data,
+                    path,
+                    None,
+                    evoflow::report::DEFAULT_TOP,
+                )
+                .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
             }
         }
         let elapsed_s = self.started.elapsed().as_secs_f64();

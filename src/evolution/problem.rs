@@ -164,17 +164,19 @@ impl TradingProblem {
     fn train_backtest(&self, genome: &Genome, with_equity: bool) -> Result<(Stats, Option<Vec<f64>>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
         let targets = family.signal(&self.train, &genome.genes)?;
+        let warmup = family.warmup(&self.train, &genome.genes);
         if with_equity {
-            let report = self.train_context.run(&targets, &self.backtest)?;
+            let report = self.train_context.run(&targets, &self.backtest, warmup)?;
             Ok((report.stats, Some(report.equity)))
         } else {
-            Ok((self.train_context.run_stats(&targets, &self.backtest)?, None))
+            Ok((self.train_context.run_stats(&targets, &self.backtest, warmup)?, None))
         }
     }
 
     /// Training and held-out statistics of `genome`: the signal is computed on `full` (causal,
     /// so its first `split` values are the training signal), then each part is backtested on
-    /// its own bars, starting flat with the configured cash.
+    /// its own bars, starting flat with the configured cash. The training part has the
+    /// family's warm-up; the held-out part whatever of it reaches past `split`.
     pub fn split_stats(
         &self,
         genome: &Genome,
@@ -183,13 +185,15 @@ impl TradingProblem {
     ) -> Result<(Stats, Option<Stats>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
         let targets = family.signal(full, &genome.genes)?;
-        let train = crate::backtest::run_backtest_stats(&full.slice(0..split), &targets[..split], &self.backtest)?;
+        let warmup = family.warmup(full, &genome.genes);
+        let train_data = full.slice(0..split);
+        let train = BacktestContext::new(&train_data)?.run_stats(&targets[..split], &self.backtest, warmup)?;
         let test = if split < full.bars.len() {
             let data = full.slice(split..full.bars.len());
-            Some(crate::backtest::run_backtest_stats(
-                &data,
+            Some(BacktestContext::new(&data)?.run_stats(
                 &targets[split..],
                 &self.backtest,
+                warmup.saturating_sub(split),
             )?)
         } else {
             None

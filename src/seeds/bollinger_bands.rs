@@ -45,6 +45,13 @@ impl Strategy for BollingerBands {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The bandwidth's percentile rank: the bands from bar `lookback_period - 1`, the rank once `5 * lookback_period` bandwidths exist.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        let p = int(g[0]);
+        (p - 1) + (SQUEEZE_HISTORY_FACTOR * p - 1)
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (period, mult, squeeze_q, strength, scaling) = (int(g[0]), g[1], g[2], g[3], g[4]);

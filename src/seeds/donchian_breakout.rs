@@ -43,6 +43,12 @@ impl Strategy for DonchianBreakout {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The prior channel (current bar excluded) from bar `channel_period`; the volume mean is optional.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        int(g[0])
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (period, threshold, vol_conf, fail_bars, bias) = (int(g[0]), g[1], g[2], int(g[3]), g[4]);

@@ -34,6 +34,12 @@ impl Strategy for EmaCrossover {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The fast and slow EMAs (TA-Lib look-back `period - 1`).
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        int(g[0]).max(int(g[1])) - 1
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (fast_p, slow_p, mom, strength, trend) = (int(g[0]), int(g[1]), g[2], g[3], g[4]);

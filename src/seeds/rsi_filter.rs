@@ -40,6 +40,13 @@ impl Strategy for RsiFilter {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// RSI (look-back `rsi_period`) and the trend EMA of `4 * rsi_period` bars; the divergence term is optional.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        let p = int(g[0]);
+        p.max(4 * p - 1)
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (period, oversold, overbought, mode, div_w) = (int(g[0]), g[1], g[2], g[3], g[4]);

@@ -35,6 +35,12 @@ impl Strategy for SmaTrendFilter {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// Both SMAs (look-back `period - 1`) and the efficiency ratio (defined from bar `trend_strength_period`).
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        (int(g[0]).max(int(g[1])) - 1).max(int(g[2]))
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (fast_p, slow_p, ts_p, filt, mom_c) = (int(g[0]), int(g[1]), int(g[2]), g[3], g[4]);

@@ -39,6 +39,12 @@ impl Strategy for StochasticOscillator {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// Slow %K and %D: TA-Lib's look-back `(k_period - 1) + (3 - 1) + (d_period - 1)`; the divergence term is optional.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        (int(g[0]) - 1) + (SLOWK_PERIOD - 1) + (int(g[1]) - 1)
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (k_p, d_p, overbought, oversold, sens) = (int(g[0]), int(g[1]), g[2], g[3], g[4]);
