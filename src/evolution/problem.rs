@@ -49,6 +49,8 @@ pub struct TradingProblem {
     backtest: BacktestConfig,
     /// [`Problem::fingerprint`]: the build, the families, the training data and the settings.
     fingerprint: u64,
+    /// Owner of the memoised indicator columns of the training data ([`crate::seeds::columns`]).
+    columns_owner: u64,
 }
 
 /// The statistics stored with every evaluated individual (training part). They travel with
@@ -127,6 +129,7 @@ impl TradingProblem {
         ));
         Ok(TradingProblem {
             fingerprint,
+            columns_owner: crate::seeds::columns::new_owner(),
             families,
             train,
             train_context,
@@ -163,8 +166,11 @@ impl TradingProblem {
     /// with the context built once in [`TradingProblem::new`].
     fn train_backtest(&self, genome: &Genome, with_equity: bool) -> Result<(Stats, Option<Vec<f64>>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
-        let targets = family.signal(&self.train, &genome.genes)?;
-        let warmup = family.warmup(&self.train, &genome.genes);
+        let train: &MarketData = &self.train;
+        // The training bars never change: their indicator columns are kept per worker thread.
+        let targets =
+            crate::seeds::columns::with_columns(self.columns_owner, train, || family.signal(train, &genome.genes))?;
+        let warmup = family.warmup(train, &genome.genes);
         if with_equity {
             let report = self.train_context.run(&targets, &self.backtest, warmup)?;
             Ok((report.stats, Some(report.equity)))
@@ -219,6 +225,23 @@ impl TradingProblem {
                 .map(|(g, v)| (g.name.to_string(), *v))
                 .collect(),
             Err(_) => BTreeMap::new(),
+        }
+    }
+}
+
+/// With `EVOFLOW_COLUMN_STATS` set, a problem reports the memoised indicator columns' hits
+/// and misses (all threads, whole process) on stderr when it is dropped.
+impl Drop for TradingProblem {
+    fn drop(&mut self) {
+        if std::env::var_os("EVOFLOW_COLUMN_STATS").is_some() {
+            let s = crate::seeds::columns::stats();
+            eprintln!(
+                "indicator columns: {} hits, {} misses (hit rate {:.1} %), {} memo resets",
+                s.hits,
+                s.misses,
+                100.0 * s.hit_rate(),
+                s.resets
+            );
         }
     }
 }

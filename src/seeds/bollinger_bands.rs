@@ -1,7 +1,8 @@
 //! Seed `bollinger_bands` (volatility): squeeze breakouts, otherwise mean reversion at the bands.
 
+use super::columns::{column, ColumnKey};
 use super::features::{failed, finish, genes, int, percentile_rank};
-use crate::indicators::bbands;
+use crate::indicators::middle_and_sd;
 use crate::market::MarketData;
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
 
@@ -56,17 +57,42 @@ impl Strategy for BollingerBands {
         let g = genes(&GENES, genome);
         let (period, mult, squeeze_q, strength, scaling) = (int(g[0]), g[1], g[2], g[3], g[4]);
         let close = &data.bars.close;
-        let bands = bbands(close, period, mult, mult).map_err(failed(self.name()))?;
-        let width: Vec<f64> = (0..close.len())
-            .map(|i| (bands.upper[i] - bands.lower[i]) / bands.middle[i])
-            .collect();
-        let rank = percentile_rank(&width, SQUEEZE_HISTORY_FACTOR * period);
+        if !mult.is_finite() {
+            return Err(failed(self.name())(crate::indicators::IndicatorError::InvalidParam {
+                indicator: "bbands",
+                message: "nbdevup must be finite".into(),
+            }));
+        }
+        // TA-Lib BBANDS: upper = middle + sd * mult, lower = middle - sd * mult, with the
+        // middle band and sd kept per period and the bandwidth rank per (period, mult).
+        let msd = column(
+            data,
+            ColumnKey::new("bbands middle, sd (close)", &[period as u64]),
+            || middle_and_sd(close, period).map(|(m, s)| [m, s]),
+        )
+        .map_err(failed(self.name()))?;
+        let [middle, sd] = &*msd;
+        let band = |i: usize| (middle[i] + sd[i] * mult, middle[i], middle[i] - sd[i] * mult);
+        let rank = column(
+            data,
+            ColumnKey::new("bollinger_bands/bandwidth rank", &[period as u64, mult.to_bits()]),
+            || {
+                let width: Vec<f64> = (0..close.len())
+                    .map(|i| {
+                        let (up, mid, lo) = band(i);
+                        (up - lo) / mid
+                    })
+                    .collect();
+                Ok::<_, std::convert::Infallible>(percentile_rank(&width, SQUEEZE_HISTORY_FACTOR * period))
+            },
+        )
+        .unwrap_or_else(|e| match e {});
         let mut out = vec![0.0; close.len()];
         let mut pos = 0.0f64;
         let mut breakout = false;
         let mut last_squeeze: Option<usize> = None;
         for i in 0..close.len() {
-            let (up, mid, lo, c) = (bands.upper[i], bands.middle[i], bands.lower[i], close[i]);
+            let ((up, mid, lo), c) = (band(i), close[i]);
             if !(up.is_finite() && mid.is_finite() && lo.is_finite()) || up <= lo || !rank[i].is_finite() {
                 continue;
             }

@@ -1,9 +1,11 @@
 //! Seed `donchian_breakout` (breakout): close beyond the prior channel with volume confirmation.
 
-use super::features::{failed, finish, genes, horizon_scale, int, prior, rolling_max, rolling_min};
+use super::columns::{column, ColumnKey};
+use super::features::{failed, finish, genes, horizon_scale_column, int, prior, rolling_max, rolling_min};
 use crate::indicators::sma;
 use crate::market::MarketData;
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
+use std::convert::Infallible;
 
 /// Bars in the volume mean used for confirmation.
 const VOLUME_MEAN_BARS: usize = 20;
@@ -54,10 +56,22 @@ impl Strategy for DonchianBreakout {
         let (period, threshold, vol_conf, fail_bars, bias) = (int(g[0]), g[1], g[2], int(g[3]), g[4]);
         let b = &data.bars;
         let n = b.len();
-        let upper = prior(&rolling_max(&b.high, period));
-        let lower = prior(&rolling_min(&b.low, period));
-        let vol_mean = prior(&sma(&b.volume, VOLUME_MEAN_BARS).map_err(failed(self.name()))?);
-        let scale = horizon_scale(&b.timestamp_ms);
+        let p = [period as u64];
+        let upper = column(data, ColumnKey::new("prior(rolling_max(high))", &p), || {
+            Ok::<_, Infallible>(prior(&rolling_max(&b.high, period)))
+        })
+        .unwrap_or_else(|e| match e {});
+        let lower = column(data, ColumnKey::new("prior(rolling_min(low))", &p), || {
+            Ok::<_, Infallible>(prior(&rolling_min(&b.low, period)))
+        })
+        .unwrap_or_else(|e| match e {});
+        let vol_mean = column(
+            data,
+            ColumnKey::new("prior(sma(volume))", &[VOLUME_MEAN_BARS as u64]),
+            || sma(&b.volume, VOLUME_MEAN_BARS).map(|v| prior(&v)),
+        )
+        .map_err(failed(self.name()))?;
+        let scale = horizon_scale_column(data);
         let long_size = (2.0 * bias).min(1.0);
         let short_size = (2.0 * (1.0 - bias)).min(1.0);
 
