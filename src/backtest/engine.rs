@@ -515,23 +515,87 @@ pub(crate) fn changes_of(targets: &[f64], bars: usize) -> Result<Vec<TargetChang
             bars,
         });
     }
+    // Branch-free passes (vectorised): the check, then "differs from the previous bar" as bit
+    // masks per 64 bars; only the changes run scalar code. `!=` sees -0.0 and 0.0 as one value.
+    let valid = targets
+        .chunks(64)
+        .all(|c| c.iter().fold(true, |ok, &t| ok & (t >= -1.0) & (t <= 1.0)));
+    if !valid {
+        let (bar, &value) = targets
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !(t.is_finite() && (-1.0..=1.0).contains(*t)))
+            .expect("an invalid target");
+        return Err(BacktestError::InvalidTarget { bar, value });
+    }
     let mut out = Vec::new();
-    let mut current = 0.0;
-    for (bar, &t) in targets.iter().enumerate() {
-        if !(t.is_finite() && (-1.0..=1.0).contains(&t)) {
-            return Err(BacktestError::InvalidTarget { bar, value: t });
+    let mut previous = 0.0;
+    for (block, chunk) in targets.chunks(64).enumerate() {
+        let mut differs = 0u64;
+        for (k, &t) in chunk.iter().enumerate() {
+            let before = if k == 0 { previous } else { chunk[k - 1] };
+            differs |= u64::from(t != before) << k;
         }
-        if t != current {
-            out.push(TargetChange { bar, target: t });
-            current = t;
+        while differs != 0 {
+            let k = differs.trailing_zeros() as usize;
+            differs &= differs - 1;
+            out.push(TargetChange {
+                bar: block * 64 + k,
+                target: chunk[k],
+            });
         }
+        previous = chunk[chunk.len() - 1];
     }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::log_ratio;
+    use super::{changes_of, log_ratio, TargetChange};
+
+    /// The plain definition of `changes_of`.
+    fn changes_naive(targets: &[f64]) -> Vec<TargetChange> {
+        let mut out = Vec::new();
+        let mut current = 0.0;
+        for (bar, &t) in targets.iter().enumerate() {
+            if t != current {
+                out.push(TargetChange { bar, target: t });
+                current = t;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn changes_of_equals_the_plain_scan() {
+        let mut state = 5u64;
+        for len in [0, 1, 2, 63, 64, 65, 127, 128, 129, 1000] {
+            for levels in [2u64, 3, 7] {
+                let targets: Vec<f64> = (0..len)
+                    .map(|i| {
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        match (state >> 33) % (levels + 2) {
+                            0 if i % 5 == 0 => -0.0,
+                            k => (k % levels) as f64 / levels as f64 - 0.5,
+                        }
+                    })
+                    .collect();
+                let got = changes_of(&targets, len).unwrap();
+                let want = changes_naive(&targets);
+                assert_eq!(got.len(), want.len(), "len {len}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert_eq!((g.bar, g.target.to_bits()), (w.bar, w.target.to_bits()), "len {len}");
+                }
+            }
+        }
+        let bad = [0.0, 0.5, f64::NAN, 2.0];
+        assert!(matches!(
+            changes_of(&bad, 4),
+            Err(crate::backtest::BacktestError::InvalidTarget { bar: 2, .. })
+        ));
+    }
 
     #[test]
     fn log_ratio_agrees_with_ln() {

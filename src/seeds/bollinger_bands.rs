@@ -1,7 +1,8 @@
 //! Seed `bollinger_bands` (volatility): squeeze breakouts, otherwise mean reversion at the bands.
 
+use super::bandwidth_rank::BandwidthOrder;
 use super::columns::{column, ColumnKey};
-use super::features::{failed, finish, genes, int, percentile_rank};
+use super::features::{failed, finish, genes, int, NO_RANK};
 use crate::indicators::middle_and_sd;
 use crate::market::MarketData;
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
@@ -73,30 +74,35 @@ impl Strategy for BollingerBands {
         .map_err(failed(self.name()))?;
         let [middle, sd] = &*msd;
         let band = |i: usize| (middle[i] + sd[i] * mult, middle[i], middle[i] - sd[i] * mult);
-        let rank = column(
+        // The bandwidth's percentile rank, kept as counts of lower values (exactly
+        // `percentile_rank`: count / (window - 1)), from one ordering per period.
+        let history = SQUEEZE_HISTORY_FACTOR * period;
+        let order = column(
             data,
-            ColumnKey::new("bollinger_bands/bandwidth rank", &[period as u64, mult.to_bits()]),
-            || {
-                let width: Vec<f64> = (0..close.len())
-                    .map(|i| {
-                        let (up, mid, lo) = band(i);
-                        (up - lo) / mid
-                    })
-                    .collect();
-                Ok::<_, std::convert::Infallible>(percentile_rank(&width, SQUEEZE_HISTORY_FACTOR * period))
-            },
+            ColumnKey::new("bollinger_bands/bandwidth order", &[period as u64]),
+            || Ok::<_, std::convert::Infallible>(BandwidthOrder::new(middle, sd, history)),
         )
         .unwrap_or_else(|e| match e {});
+        let below = column(
+            data,
+            ColumnKey::new(
+                "bollinger_bands/bandwidth below counts",
+                &[period as u64, mult.to_bits()],
+            ),
+            || Ok::<_, std::convert::Infallible>(order.below_counts(middle, sd, mult)),
+        )
+        .unwrap_or_else(|e| match e {});
+        let denominator = (history.max(2) - 1) as f64;
         let mut out = vec![0.0; close.len()];
         let mut pos = 0.0f64;
         let mut breakout = false;
         let mut last_squeeze: Option<usize> = None;
         for i in 0..close.len() {
             let ((up, mid, lo), c) = (band(i), close[i]);
-            if !(up.is_finite() && mid.is_finite() && lo.is_finite()) || up <= lo || !rank[i].is_finite() {
+            if !(up.is_finite() && mid.is_finite() && lo.is_finite()) || up <= lo || below[i] == NO_RANK {
                 continue;
             }
-            if rank[i] <= squeeze_q {
+            if f64::from(below[i]) / denominator <= squeeze_q {
                 last_squeeze = Some(i);
             }
             let pct_b = (c - lo) / (up - lo);

@@ -126,6 +126,12 @@ impl Kept for Vec<f64> {
     }
 }
 
+impl Kept for Vec<u16> {
+    fn bytes(&self) -> usize {
+        self.len() * 2
+    }
+}
+
 impl<const K: usize> Kept for [Vec<f64>; K] {
     fn bytes(&self) -> usize {
         self.iter().map(|v| v.len() * 8).sum()

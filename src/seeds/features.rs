@@ -239,25 +239,45 @@ pub fn percentile_rank(values: &[f64], window: usize) -> Vec<f64> {
 /// [`percentile_rank`] by direct counting (any window >= 2).
 pub fn percentile_rank_direct(values: &[f64], window: usize) -> Vec<f64> {
     let window = window.max(2);
+    let denominator = (window - 1) as f64;
+    below_counts(values, window)
+        .into_iter()
+        .map(|c| {
+            if c == NO_RANK {
+                f64::NAN
+            } else {
+                f64::from(c) / denominator
+            }
+        })
+        .collect()
+}
+
+/// Marks a bar without a rank in [`below_counts`].
+pub const NO_RANK: u16 = u16::MAX;
+
+/// For windows of 2 to 65,535 bars: per bar, how many of the previous `window - 1` values are
+/// strictly below the value at i ([`NO_RANK`] until the window holds `window` finite values);
+/// the percentile rank is that count / (window - 1). Counted directly, vectorised.
+pub fn below_counts(values: &[f64], window: usize) -> Vec<u16> {
+    let window = window.clamp(2, usize::from(NO_RANK));
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { percentile_rank_direct_avx2(values, window) };
+        return unsafe { below_counts_avx2(values, window) };
     }
-    percentile_rank_direct_plain(values, window)
+    below_counts_plain(values, window)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn percentile_rank_direct_avx2(values: &[f64], window: usize) -> Vec<f64> {
-    percentile_rank_direct_plain(values, window)
+unsafe fn below_counts_avx2(values: &[f64], window: usize) -> Vec<u16> {
+    below_counts_plain(values, window)
 }
 
 #[inline(always)]
-fn percentile_rank_direct_plain(values: &[f64], window: usize) -> Vec<f64> {
+fn below_counts_plain(values: &[f64], window: usize) -> Vec<u16> {
     let n = values.len();
-    let mut out = vec![f64::NAN; n];
-    let denominator = (window - 1) as f64;
+    let mut out = vec![NO_RANK; n];
     // Non-finite values within values[i + 1 - window ..= i].
     let mut bad = 0usize;
     for i in 0..n {
@@ -268,7 +288,7 @@ fn percentile_rank_direct_plain(values: &[f64], window: usize) -> Vec<f64> {
         if i + 1 >= window && bad == 0 {
             let v = values[i];
             let below: u64 = values[i + 1 - window..i].iter().map(|&x| u64::from(x < v)).sum();
-            out[i] = below as f64 / denominator;
+            out[i] = below as u16;
         }
     }
     out
