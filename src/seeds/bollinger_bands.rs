@@ -73,7 +73,6 @@ impl Strategy for BollingerBands {
         )
         .map_err(failed(self.name()))?;
         let [middle, sd] = &*msd;
-        let band = |i: usize| (middle[i] + sd[i] * mult, middle[i], middle[i] - sd[i] * mult);
         // The bandwidth's percentile rank, kept as counts of lower values (exactly
         // `percentile_rank`: count / (window - 1)), from one ordering per period.
         let history = SQUEEZE_HISTORY_FACTOR * period;
@@ -93,16 +92,24 @@ impl Strategy for BollingerBands {
         )
         .unwrap_or_else(|e| match e {});
         let denominator = (history.max(2) - 1) as f64;
-        let mut out = vec![0.0; close.len()];
+        // A squeeze is `count / denominator <= squeeze_threshold`; that quotient grows with the
+        // count, so it holds exactly for the counts below `squeeze_counts` (no division per bar).
+        let squeeze_counts = (0..history.max(2))
+            .take_while(|&k| k as f64 / denominator <= squeeze_q)
+            .count();
+        let n = close.len();
+        let (middle, sd, below, close) = (&middle[..n], &sd[..n], &below[..n], &close[..n]);
+        let mut out = vec![0.0; n];
         let mut pos = 0.0f64;
         let mut breakout = false;
         let mut last_squeeze: Option<usize> = None;
-        for i in 0..close.len() {
-            let ((up, mid, lo), c) = (band(i), close[i]);
-            if !(up.is_finite() && mid.is_finite() && lo.is_finite()) || up <= lo || below[i] == NO_RANK {
+        for i in 0..n {
+            let (mid, c, count) = (middle[i], close[i], below[i]);
+            let (up, lo) = (mid + sd[i] * mult, mid - sd[i] * mult);
+            if !(up.is_finite() && mid.is_finite() && lo.is_finite()) || up <= lo || count == NO_RANK {
                 continue;
             }
-            if f64::from(below[i]) / denominator <= squeeze_q {
+            if usize::from(count) < squeeze_counts {
                 last_squeeze = Some(i);
             }
             let pct_b = (c - lo) / (up - lo);

@@ -79,14 +79,16 @@ impl Strategy for DonchianBreakout {
         let mut pos = 0.0f64;
         let mut entry = 0usize;
         let mut level = 0.0f64;
+        let (upper, lower, close, volume) = (&upper[..n], &lower[..n], &b.close[..n], &b.volume[..n]);
+        let (scale, vol_mean) = (&scale[..n], &vol_mean[..n]);
         for i in 0..n {
-            let (up, lo, c) = (upper[i], lower[i], b.close[i]);
+            let (up, lo, c) = (upper[i], lower[i], close[i]);
             if !(up.is_finite() && lo.is_finite() && c.is_finite()) {
                 continue;
             }
             let thr = threshold * scale[i];
             let vm = vol_mean[i];
-            let vol_ok = !(vm.is_finite() && vm > 0.0) || b.volume[i] >= vol_conf * vm;
+            let vol_ok = !(vm.is_finite() && vm > 0.0) || volume[i] >= vol_conf * vm;
             let long_break = vol_ok && c > up * (1.0 + thr);
             let short_break = vol_ok && c < lo * (1.0 - thr);
             if pos > 0.0 {
