@@ -7,7 +7,9 @@
 //! timeframe by `sqrt(bar duration / 1 day)` (see [`features::horizon_scale`]).
 
 pub mod bandwidth_rank;
+pub mod catalog;
 pub mod columns;
+pub use catalog::{all_strategies, lookup};
 pub mod features;
 pub mod ml_features;
 
