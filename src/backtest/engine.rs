@@ -58,6 +58,9 @@ pub struct TargetChange {
 
 /// What a simulation records besides the statistics (nothing on the fast path).
 pub(crate) trait Recorder {
+    /// Whether beta (and so alpha) is computed: the bar-to-bar equity log returns cost a
+    /// division per bar, which the fitness of evolution never reads.
+    const BETA: bool = true;
     fn equity(&mut self, _bar: usize, _value: f64) {}
     fn equity_run(&mut self, _from: usize, _to: usize, _value: f64) {}
     fn trade(&mut self, _trade: Trade) {}
@@ -66,6 +69,13 @@ pub(crate) trait Recorder {
 /// The fast path records nothing.
 pub(crate) struct NoRecord;
 impl Recorder for NoRecord {}
+
+/// Records nothing and skips beta: every statistic but beta and alpha (both `None`) is the
+/// same, bit for bit, as with [`NoRecord`].
+pub(crate) struct NoBeta;
+impl Recorder for NoBeta {
+    const BETA: bool = false;
+}
 
 /// The full path keeps the equity curve and the trade list.
 #[derive(Default)]
@@ -160,8 +170,10 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             self.seg_min = e;
         }
         // Bar-to-bar equity log return, for beta (`np.log(equity[1:] / equity[:-1])`).
-        let x = log_ratio(e, self.e_prev);
-        self.cov_xy += x * self.ctx.yc[bar];
+        if R::BETA {
+            let x = log_ratio(e, self.e_prev);
+            self.cov_xy += x * self.ctx.yc[bar];
+        }
         if self.ctx.calendar.group_end[bar] {
             self.period_end(e);
         }
@@ -268,7 +280,9 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             } else if e < seg_min {
                 seg_min = e;
             }
-            cov += log_ratio(e, e_prev) * y;
+            if R::BETA {
+                cov += log_ratio(e, e_prev) * y;
+            }
             if end {
                 self.period_end(e);
             }
@@ -447,7 +461,7 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             drawdowns: self.drawdowns,
             lone_last_dd,
             periods: self.periods,
-            cov_xy: self.cov_xy,
+            cov_xy: if R::BETA { self.cov_xy } else { f64::NAN },
             trades: self.trades,
         };
         (finish(self.ctx, cash0, warmup, &totals), self.rec)

@@ -163,7 +163,8 @@ impl TradingProblem {
     }
 
     /// Statistics of `genome` on the training data (the equity curve too, when `with_equity`),
-    /// with the context built once in [`TradingProblem::new`].
+    /// with the context built once in [`TradingProblem::new`]; without `with_equity`, beta and
+    /// alpha are not computed (`None`).
     fn train_backtest(&self, genome: &Genome, with_equity: bool) -> Result<(Stats, Option<Vec<f64>>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
         let train: &MarketData = &self.train;
@@ -175,7 +176,12 @@ impl TradingProblem {
             let report = self.train_context.run(&targets, &self.backtest, warmup)?;
             Ok((report.stats, Some(report.equity)))
         } else {
-            Ok((self.train_context.run_stats(&targets, &self.backtest, warmup)?, None))
+            // The fitness and the key statistics never read beta or alpha.
+            Ok((
+                self.train_context
+                    .run_stats_without_beta(&targets, &self.backtest, warmup)?,
+                None,
+            ))
         }
     }
 
