@@ -533,7 +533,7 @@ pub(crate) fn changes_of(targets: &[f64], bars: usize) -> Result<Vec<TargetChang
     // masks per 64 bars; only the changes run scalar code. `!=` sees -0.0 and 0.0 as one value.
     let valid = targets
         .chunks(64)
-        .all(|c| c.iter().fold(true, |ok, &t| ok & (t >= -1.0) & (t <= 1.0)));
+        .all(|c| c.iter().fold(true, |ok, &t| ok & (-1.0..=1.0).contains(&t)));
     if !valid {
         let (bar, &value) = targets
             .iter()

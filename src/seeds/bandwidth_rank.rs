@@ -65,7 +65,8 @@ impl BandwidthOrder {
                 certain[i] = below as u16;
                 if unsure > 0 {
                     for j in from..i {
-                        if !(upper[j] < lo_i) && !(lower[j] > hi_i) {
+                        // Finite bounds (the window is finite): neither certainly below nor above.
+                        if upper[j] >= lo_i && lower[j] <= hi_i {
                             ambiguous.push((i as u32, j as u32));
                         }
                     }
@@ -153,7 +154,7 @@ mod tests {
                 let window = 5 * period;
                 let order = BandwidthOrder::new(&middle, &sd, window);
                 ambiguous += order.ambiguous.len();
-                for m in [1.0, 1.5, 1.5702790090118706, 2.0, 2.2360679774997896, 2.5, 0.5] {
+                for m in [1.0, 1.5, 1.5702790090118706, 2.0, 5f64.sqrt(), 2.5, 0.5] {
                     assert_eq!(
                         order.below_counts(&middle, &sd, m),
                         direct(&middle, &sd, m, window),
