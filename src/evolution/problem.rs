@@ -49,6 +49,8 @@ pub struct TradingProblem {
     backtest: BacktestConfig,
     /// [`Problem::fingerprint`]: the build, the families, the training data and the settings.
     fingerprint: u64,
+    /// Owner of the memoised indicator columns of the training data ([`crate::seeds::columns`]).
+    columns_owner: u64,
 }
 
 /// The statistics stored with every evaluated individual (training part). They travel with
@@ -127,6 +129,7 @@ impl TradingProblem {
         ));
         Ok(TradingProblem {
             fingerprint,
+            columns_owner: crate::seeds::columns::new_owner(),
             families,
             train,
             train_context,
@@ -160,21 +163,32 @@ impl TradingProblem {
     }
 
     /// Statistics of `genome` on the training data (the equity curve too, when `with_equity`),
-    /// with the context built once in [`TradingProblem::new`].
+    /// with the context built once in [`TradingProblem::new`]; without `with_equity`, beta and
+    /// alpha are not computed (`None`).
     fn train_backtest(&self, genome: &Genome, with_equity: bool) -> Result<(Stats, Option<Vec<f64>>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
-        let targets = family.signal(&self.train, &genome.genes)?;
+        let train: &MarketData = &self.train;
+        // The training bars never change: their indicator columns are kept per worker thread.
+        let targets =
+            crate::seeds::columns::with_columns(self.columns_owner, train, || family.signal(train, &genome.genes))?;
+        let warmup = family.warmup(train, &genome.genes);
         if with_equity {
-            let report = self.train_context.run(&targets, &self.backtest)?;
+            let report = self.train_context.run(&targets, &self.backtest, warmup)?;
             Ok((report.stats, Some(report.equity)))
         } else {
-            Ok((self.train_context.run_stats(&targets, &self.backtest)?, None))
+            // The fitness and the key statistics never read beta or alpha.
+            Ok((
+                self.train_context
+                    .run_stats_without_beta(&targets, &self.backtest, warmup)?,
+                None,
+            ))
         }
     }
 
     /// Training and held-out statistics of `genome`: the signal is computed on `full` (causal,
     /// so its first `split` values are the training signal), then each part is backtested on
-    /// its own bars, starting flat with the configured cash.
+    /// its own bars, starting flat with the configured cash. The training part has the
+    /// family's warm-up; the held-out part whatever of it reaches past `split`.
     pub fn split_stats(
         &self,
         genome: &Genome,
@@ -183,13 +197,15 @@ impl TradingProblem {
     ) -> Result<(Stats, Option<Stats>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
         let targets = family.signal(full, &genome.genes)?;
-        let train = crate::backtest::run_backtest_stats(&full.slice(0..split), &targets[..split], &self.backtest)?;
+        let warmup = family.warmup(full, &genome.genes);
+        let train_data = full.slice(0..split);
+        let train = BacktestContext::new(&train_data)?.run_stats(&targets[..split], &self.backtest, warmup)?;
         let test = if split < full.bars.len() {
             let data = full.slice(split..full.bars.len());
-            Some(crate::backtest::run_backtest_stats(
-                &data,
+            Some(BacktestContext::new(&data)?.run_stats(
                 &targets[split..],
                 &self.backtest,
+                warmup.saturating_sub(split),
             )?)
         } else {
             None
@@ -215,6 +231,23 @@ impl TradingProblem {
                 .map(|(g, v)| (g.name.to_string(), *v))
                 .collect(),
             Err(_) => BTreeMap::new(),
+        }
+    }
+}
+
+/// With `EVOFLOW_COLUMN_STATS` set, a problem reports the memoised indicator columns' hits
+/// and misses (all threads, whole process) on stderr when it is dropped.
+impl Drop for TradingProblem {
+    fn drop(&mut self) {
+        if std::env::var_os("EVOFLOW_COLUMN_STATS").is_some() {
+            let s = crate::seeds::columns::stats();
+            eprintln!(
+                "indicator columns: {} hits, {} misses (hit rate {:.1} %), {} memo resets",
+                s.hits,
+                s.misses,
+                100.0 * s.hit_rate(),
+                s.resets
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::backtest::{run_backtest, BacktestReport, Stats};
+use crate::backtest::{BacktestContext, BacktestReport, Stats};
 use crate::evolution::{split_point, EvolveSettings};
 use crate::market::MarketData;
 use crate::seeds::lookup;
@@ -138,12 +138,15 @@ fn backtest_entry(
     let strategy = lookup(&record.seed_name)?;
     let (params, genes) = genome_of(strategy, record)?;
     let targets = strategy.signal(data, &genes)?;
-    let train = run_backtest(&data.slice(0..split), &targets[..split], &settings.backtest)?;
+    let warmup = strategy.warmup(data, &genes);
+    let train_data = data.slice(0..split);
+    let train = BacktestContext::new(&train_data)?.run(&targets[..split], &settings.backtest, warmup)?;
     let test = if split < data.bars.len() {
-        Some(run_backtest(
-            &data.slice(split..data.bars.len()),
+        let test_data = data.slice(split..data.bars.len());
+        Some(BacktestContext::new(&test_data)?.run(
             &targets[split..],
             &settings.backtest,
+            warmup.saturating_sub(split),
         )?)
     } else {
         None
