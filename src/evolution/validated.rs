@@ -1,0 +1,156 @@
+//! The validated hall of fame: train and held-out statistics over the folds, PSR/DSR per entry, one entry per behaviour, and the PBO of the final population.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::hall::BestStrategy;
+use super::problem::{EvaluationError, TradingProblem};
+use crate::backtest::{run_backtest, BacktestContext, BacktestReport};
+use crate::market::{Bars, FundingRates, MarketData};
+use crate::strategy::Genome;
+use crate::validation::guard::{period_returns, validate_entry, warnings};
+use crate::validation::{distinct_behaviours, pbo, Fold, PboSummary, TrialLedger};
+
+/// The hall of fame after validation, and how many entries were merged into a better one.
+#[derive(Debug, Clone)]
+pub struct ValidatedHall {
+    pub best: Vec<BestStrategy>,
+    /// Entries dropped because a better entry trades the same bars.
+    pub same_behaviour: usize,
+}
+
+/// Backtests `targets` (computed on all of `full`) on the bars of `ranges` joined, starting
+/// flat. Between two windows the position is closed: the targets of the last two bars of
+/// every window but the last are 0, so the fill at the last bar's open leaves it flat and
+/// nothing is held across the gap. Returns the report and the joined data.
+fn joined_backtest(
+    full: &MarketData,
+    targets: &[f64],
+    ranges: &[Range<usize>],
+    problem: &TradingProblem,
+) -> Result<(BacktestReport, MarketData), EvaluationError> {
+    let config = problem.backtest_config();
+    if let [range] = ranges {
+        let data = full.slice(range.clone());
+        let report = run_backtest(&data, &targets[range.clone()], config)?;
+        return Ok((report, data));
+    }
+    let total: usize = ranges.iter().map(|r| r.len()).sum();
+    let mut bars = Bars::with_capacity(total);
+    let mut joined_targets = Vec::with_capacity(total);
+    let mut funding: Option<FundingRates> = None;
+    for (k, range) in ranges.iter().enumerate() {
+        let part = full.slice(range.clone());
+        let b = &part.bars;
+        for i in 0..b.len() {
+            bars.push(b.timestamp_ms[i], b.open[i], b.high[i], b.low[i], b.close[i], b.volume[i]);
+        }
+        let mut t = targets[range.clone()].to_vec();
+        if k + 1 < ranges.len() {
+            let n = t.len();
+            t[n.saturating_sub(2)..].iter_mut().for_each(|x| *x = 0.0);
+        }
+        joined_targets.extend(t);
+        if let Some(f) = part.funding {
+            let acc = funding.get_or_insert_with(FundingRates::default);
+            acc.time_ms.extend(f.time_ms);
+            acc.rate.extend(f.rate);
+        }
+    }
+    let data = MarketData {
+        source: full.source.clone(),
+        bars,
+        funding,
+    };
+    let report = run_backtest(&data, &joined_targets, config)?;
+    Ok((report, data))
+}
+
+/// Reports the hall of fame (best first) validated over `folds` of `full`: training
+/// statistics on the training windows joined, held-out statistics on the held-out windows
+/// joined (`None` when nothing is held out), the PSR and DSR of the held-out period returns
+/// against the run's `trials`, and warnings (fewer than `min_test_trades` held-out trades,
+/// DSR below 0.95 or undefined). Entries whose entry bars on all of `full` overlap by 95 %
+/// or more with a better entry's are one behaviour: only the better one is kept.
+pub fn validated_hall_of_fame(
+    problem: &TradingProblem,
+    entries: &[(Genome, f64)],
+    full: &MarketData,
+    folds: &[Fold],
+    trials: &TrialLedger,
+    min_test_trades: u64,
+) -> Result<ValidatedHall, EvaluationError> {
+    let context = BacktestContext::new(full)?;
+    let train_ranges: Vec<Range<usize>> = folds.iter().map(|f| f.train.clone()).collect();
+    let test_ranges: Vec<Range<usize>> = folds.iter().map(|f| f.test.clone()).filter(|r| !r.is_empty()).collect();
+    let scored: Vec<(BestStrategy, Vec<usize>)> = entries
+        .par_iter()
+        .map(|(genome, fitness)| {
+            let targets = problem.signal(genome, full)?;
+            let (train, _) = joined_backtest(full, &targets, &train_ranges, problem)?;
+            let test = if test_ranges.is_empty() {
+                None
+            } else {
+                Some(joined_backtest(full, &targets, &test_ranges, problem)?)
+            };
+            let whole = context.run(&targets, problem.backtest_config())?;
+            let mut entry_bars: Vec<usize> = whole.trades.iter().map(|t| t.entry_bar).collect();
+            entry_bars.sort_unstable();
+            entry_bars.dedup();
+            let validation = test
+                .as_ref()
+                .map(|(report, data)| validate_entry(&period_returns(&report.equity, &data.bars.timestamp_ms), trials));
+            let test_stats = test.map(|(report, _)| report.stats);
+            let test_trades = test_stats.as_ref().map(|s| s.num_trades);
+            let warned = match &validation {
+                Some(Ok(v)) => warnings(test_trades, Ok(v), min_test_trades),
+                Some(Err(why)) => warnings(test_trades, Err(why), min_test_trades),
+                None => warnings(None, Err("nothing held out"), min_test_trades),
+            };
+            Ok((
+                BestStrategy {
+                    seed: genome.seed.clone(),
+                    params: problem.named_genes(genome),
+                    fitness: *fitness,
+                    train: train.stats,
+                    test: test_stats,
+                    validation: validation.and_then(Result::ok),
+                    warnings: warned,
+                },
+                entry_bars,
+            ))
+        })
+        .collect::<Result<_, EvaluationError>>()?;
+    let bars: Vec<Vec<usize>> = scored.iter().map(|(_, b)| b.clone()).collect();
+    let keep = distinct_behaviours(&bars);
+    let same_behaviour = scored.len() - keep.len();
+    let mut scored: Vec<Option<BestStrategy>> = scored.into_iter().map(|(b, _)| Some(b)).collect();
+    let best = keep.into_iter().filter_map(|i| scored[i].take()).collect();
+    Ok(ValidatedHall { best, same_behaviour })
+}
+
+/// The PBO (CSCV over `blocks` blocks) of the distinct genomes of `population` on all of
+/// `full`: each genome's period returns over every bar. Genomes that cannot be backtested are
+/// left out; the error says why no PBO could be computed.
+pub fn population_pbo(
+    problem: &TradingProblem,
+    population: &[Genome],
+    full: &MarketData,
+    blocks: usize,
+) -> Result<PboSummary, String> {
+    let mut genomes: Vec<&Genome> = population.iter().collect();
+    genomes.sort();
+    genomes.dedup();
+    let context = BacktestContext::new(full).map_err(|e| e.to_string())?;
+    let ts = &full.bars.timestamp_ms;
+    let returns: Vec<Vec<f64>> = genomes
+        .par_iter()
+        .filter_map(|g| {
+            let targets = problem.signal(g, full).ok()?;
+            let report = context.run(&targets, problem.backtest_config()).ok()?;
+            Some(period_returns(&report.equity, ts))
+        })
+        .collect();
+    pbo(&returns, blocks).map_err(|e| e.to_string())
+}
