@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use evoflow::backtest::BacktestConfig;
 use evoflow::evolution::{
-    hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, KeyStats, Objective,
-    TradingProblem, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
+    select_families, BestStrategy, Constraints, EvolveSettings, KeyStats, Objective, TradingProblem,
+    DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
 };
 use evoflow::run::RunRequest;
 use evoflow::storage::{self, OpenMode, Storage};
@@ -52,6 +52,19 @@ pub struct EvolveArgs {
     /// Share of the bars held out at the end for out-of-sample statistics.
     #[arg(long, default_value_t = 0.3)]
     pub test_fraction: f64,
+    /// How the bars are split: `holdout` (train on the first bars, hold out the last
+    /// --test-fraction) or `walk-forward:K` (K consecutive folds, each training on its first
+    /// bars and holding out its last --test-fraction; fitness from the training windows,
+    /// held-out statistics from the held-out windows joined).
+    #[arg(long, default_value = "holdout", value_name = "MODE")]
+    pub validation: String,
+    /// Blocks S of the PBO's combinatorially symmetric cross-validation over the final
+    /// population (even, 2 to 24).
+    #[arg(long = "pbo", default_value_t = evoflow::validation::DEFAULT_PBO_BLOCKS, value_name = "S")]
+    pub pbo: usize,
+    /// Hall-of-fame entries with fewer closed held-out trades get a warning.
+    #[arg(long, default_value_t = evoflow::validation::DEFAULT_MIN_TEST_TRADES)]
+    pub min_test_trades: u64,
     /// How many of the best strategies to report.
     #[arg(long, default_value_t = 10)]
     pub hall_of_fame: usize,
@@ -130,6 +143,15 @@ struct JsonOutput<'a> {
     evaluations: u64,
     cache_hits: u64,
     elapsed_s: f64,
+    /// `holdout` or `walk-forward:K`.
+    validation: String,
+    /// Distinct genomes evaluated (the DSR's N) and the variance of their Sharpe per period.
+    n_trials: u64,
+    sr_variance: f64,
+    /// Hall-of-fame entries merged into a better one that trades the same bars.
+    same_behaviour_merged: usize,
+    pbo: Option<&'a evoflow::validation::PboSummary>,
+    pbo_undefined: Option<&'a str>,
     best: &'a [BestStrategy],
 }
 
@@ -193,6 +215,14 @@ impl EvolveArgs {
                 self.seeds.clone()
             },
             data: data_label.to_string(),
+            validation: evoflow::validation::ValidationSettings {
+                mode: self
+                    .validation
+                    .parse()
+                    .map_err(|e: evoflow::validation::ValidationError| UsageError(e.to_string()))?,
+                pbo_blocks: self.pbo,
+                min_test_trades: self.min_test_trades,
+            },
         };
         settings.validate().map_err(|e| UsageError(e.to_string()))?;
         Ok(settings)
@@ -207,6 +237,9 @@ struct ResumedRun {
     status: storage::RunStatus,
     checkpoint: evoflow_dataflows::Checkpoint<Genome>,
     checkpoint_payload: Vec<u8>,
+    /// The individuals stored so far: the trials before the checkpoint (and, for a run that
+    /// already stopped, its final population).
+    individuals: Vec<storage::IndividualRecord>,
 }
 
 /// Reads run `id` to resume from storage, opened read-only (process 0 opens it for writing
@@ -274,11 +307,13 @@ fn read_resumed_run(
             stored_checkpoint.generation
         )
     })?;
+    let individuals = s.read_individuals(id, None)?;
     Ok(ResumedRun {
         settings: stored,
         status: record.status,
         checkpoint,
         checkpoint_payload: stored_checkpoint.payload,
+        individuals,
     })
 }
 
@@ -342,22 +377,23 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
             eprintln!("warning: {w}");
         }
     }
-    let split = split_point(data.bars.len(), settings.test_fraction)?;
-    let train = Arc::new(data.slice(0..split));
-    let problem = Arc::new(TradingProblem::new(
-        selection.families.clone(),
-        train,
-        settings.objective,
-        settings.constraints,
-        settings.backtest,
-    )?);
+    let (problem, folds) = evoflow::run::validation::problem_and_folds(&settings, selection.families.clone(), &data)?;
+    let problem = Arc::new(problem);
     let finish = Finish {
         args: &args,
         run_id: &run_id,
         problem: &problem,
         data: &data,
-        split,
+        settings: &settings,
+        folds: &folds,
         started,
+    };
+    // Every distinct genome evaluated, for the Deflated Sharpe Ratio: a resumed run starts
+    // from those stored before its checkpoint.
+    let trials = match &resumed {
+        Some(r) => evoflow::run::validation::ledger_from_individuals(&r.individuals, r.checkpoint.generation, &problem)
+            .map_err(|e| anyhow::anyhow!("--resume {run_id}: {e}"))?,
+        None => evoflow::validation::TrialLedger::default(),
     };
 
     // A run that reached its stopping rule before it printed its result (killed after its last
@@ -386,9 +422,22 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
             .iter()
             .map(|e| (e.genome.clone(), e.fitness.value()))
             .collect();
+        // The final population: the stored individuals of the last generation evaluated.
+        let last = r.checkpoint.generation.saturating_sub(1);
+        let population: Vec<Genome> = r
+            .individuals
+            .iter()
+            .filter(|i| u64::from(i.generation) == last)
+            .filter_map(|i| {
+                let genes = serde_json::from_str(&i.genome_json).ok()?;
+                problem.genome_from_named(&i.seed_name, &genes)
+            })
+            .collect();
         return finish.complete(
             store.as_mut(),
             &entries,
+            &population,
+            &trials,
             r.checkpoint.generation,
             evaluations,
             cache_hits,
@@ -441,12 +490,18 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         .map(|s| GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), args.log_checkpoints))
         .transpose()
         .context("starting the storage writer thread")?;
+    let trials = Arc::new(std::sync::Mutex::new(trials));
     let callback = {
+        let trials = Arc::clone(&trials);
+        let problem = Arc::clone(&problem);
         let sender = writer.as_ref().map(GenerationWriter::sender);
         let progress = progress.clone();
         let loop_start = Instant::now();
         let mut rate = EvaluationRate::default();
         move |report: &GenerationReport<Genome>| {
+            if let Ok(mut ledger) = trials.lock() {
+                evoflow::run::validation::add_population(&mut ledger, &problem, &report.population);
+            }
             let per_second = rate.after_generation(report.stats.evaluations, loop_start.elapsed());
             if let Some(pb) = &progress {
                 pb.set_position(report.stats.generation + 1);
@@ -512,7 +567,17 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     let evaluations: u64 = result.stats.iter().map(|s| s.evaluations).sum();
     let cache_hits: u64 = result.stats.iter().map(|s| s.cache_hits).sum();
     let generations = result.stats.last().map(|s| s.generation + 1).unwrap_or(0);
-    finish.complete(store.as_mut(), &entries, generations, evaluations, cache_hits)
+    let population: Vec<Genome> = result.final_population.iter().map(|s| s.genome.clone()).collect();
+    let trials = trials.lock().map(|l| l.clone()).unwrap_or_default();
+    finish.complete(
+        store.as_mut(),
+        &entries,
+        &population,
+        &trials,
+        generations,
+        evaluations,
+        cache_hits,
+    )
 }
 
 /// Sets the data flags to those of stored run `id` (as its plan's data label names them);
@@ -553,7 +618,8 @@ struct Finish<'a> {
     run_id: &'a str,
     problem: &'a TradingProblem,
     data: &'a evoflow::market::MarketData,
-    split: usize,
+    settings: &'a EvolveSettings,
+    folds: &'a [evoflow::validation::Fold],
     started: Instant,
 }
 
@@ -564,12 +630,23 @@ impl Finish<'_> {
         &self,
         store: Option<&mut Box<dyn Storage>>,
         entries: &[(Genome, f64)],
+        final_population: &[Genome],
+        trials: &evoflow::validation::TrialLedger,
         generations: u64,
         evaluations: u64,
         cache_hits: u64,
     ) -> anyhow::Result<()> {
         let run_id = self.run_id;
-        let best = hall_of_fame_report(self.problem, entries, self.data, self.split)?;
+        let validated = evoflow::run::validation::validate_run(
+            self.settings,
+            self.problem,
+            self.folds,
+            self.data,
+            entries,
+            final_population,
+            trials,
+        )?;
+        let best = &validated.best;
         if let Some(s) = store {
             let records: Vec<storage::HallOfFameRecord> = best
                 .iter()
@@ -583,14 +660,22 @@ impl Finish<'_> {
                         fitness: b.fitness,
                         train_stats_json: serde_json::to_string(&b.train)?,
                         test_stats_json: serde_json::to_string(&b.test)?,
+                        validation_json: serde_json::to_string(&validated.stored(i))?,
                     })
                 })
                 .collect::<Result<_, serde_json::Error>>()?;
             s.write_hall_of_fame(run_id, &records)?;
             s.finish_run(run_id, storage::RunStatus::Completed, now_ms())?;
             if let Some(path) = &self.args.report {
-                super::report::write_run_report(s.as_ref(), run_id, self.data, path, None, evoflow::report::DEFAULT_TOP)
-                    .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
+                super::report::write_run_report(
+                    s.as_ref(),
+                    run_id,
+                    self.data,
+                    path,
+                    None,
+                    evoflow::report::DEFAULT_TOP,
+                )
+                .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
             }
         }
         let elapsed_s = self.started.elapsed().as_secs_f64();
@@ -601,11 +686,18 @@ impl Finish<'_> {
                 evaluations,
                 cache_hits,
                 elapsed_s,
-                best: &best,
+                validation: validated.mode.to_string(),
+                n_trials: validated.n_trials,
+                sr_variance: validated.sr_variance,
+                same_behaviour_merged: validated.same_behaviour,
+                pbo: validated.pbo.as_ref().ok(),
+                pbo_undefined: validated.pbo.as_ref().err().map(String::as_str),
+                best,
             };
             println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
-            print_table(run_id, generations, evaluations, cache_hits, elapsed_s, &best);
+            print_table(run_id, generations, evaluations, cache_hits, elapsed_s, best);
+            super::evolve_table::print_validation(&validated, self.settings.validation.min_test_trades);
         }
         Ok(())
     }
@@ -726,13 +818,25 @@ fn print_table(
     println!("run {run_id}: {generations} generations, {evaluations} evaluations ({cache_hits} cache hits) in {elapsed_s:.1} s");
     println!();
     println!(
-        "{:>4}  {:<24} {:>9}  {:>8} {:>8} {:>7} {:>6}  {:>8} {:>8} {:>7} {:>6}",
-        "rank", "seed", "fitness", "sharpe", "return%", "maxdd%", "trades", "t.sharpe", "t.ret%", "t.dd%", "t.trd"
+        "{:>4}  {:<24} {:>9}  {:>8} {:>8} {:>7} {:>6}  {:>8} {:>8} {:>7} {:>6} {:>6} {:>6}",
+        "rank",
+        "seed",
+        "fitness",
+        "sharpe",
+        "return%",
+        "maxdd%",
+        "trades",
+        "t.sharpe",
+        "t.ret%",
+        "t.dd%",
+        "t.trd",
+        "dsr",
+        "warn"
     );
     for (i, b) in best.iter().enumerate() {
         let t = b.test.as_ref();
         println!(
-            "{:>4}  {:<24} {:>9.4}  {:>8} {:>8.2} {:>7.2} {:>6}  {:>8} {:>8} {:>7} {:>6}",
+            "{:>4}  {:<24} {:>9.4}  {:>8} {:>8.2} {:>7.2} {:>6}  {:>8} {:>8} {:>7} {:>6} {:>6} {:>6}",
             i + 1,
             b.seed,
             b.fitness,
@@ -745,6 +849,8 @@ fn print_table(
             t.map(|s| format!("{:.2}", s.max_drawdown_pct))
                 .unwrap_or_else(|| "-".into()),
             t.map(|s| s.num_trades.to_string()).unwrap_or_else(|| "-".into()),
+            fmt_opt(b.validation.map(|v| v.dsr)),
+            if b.warnings.is_empty() { "" } else { "(!)" },
         );
     }
     println!();

@@ -14,12 +14,13 @@ mod validated;
 
 pub use families::{select_families, FamilySelection};
 pub use hall::{hall_of_fame_report, BestStrategy};
-pub use validated::{population_pbo, validated_hall_of_fame, ValidatedHall};
 pub use objective::{
     composite, consistency, fitness, objective_value, shortfall, Constraints, Objective, CONSISTENCY_SLICES,
     FEASIBLE_FLOOR, PENALTY_BASE,
 };
 pub use problem::{EvaluationError, KeyStats, TradingProblem, FAMILY_SWITCH_RATE, MUTATION_SCALE};
 pub use settings::{
-    split_point, validation_folds, EvolveError, EvolveSettings, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS, MIN_TRAIN_BARS,
+    split_point, validation_folds, EvolveError, EvolveSettings, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
+    MIN_TRAIN_BARS,
 };
+pub use validated::{population_pbo, validated_hall_of_fame, ValidatedHall};

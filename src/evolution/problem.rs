@@ -309,6 +309,18 @@ impl TradingProblem {
         Ok((value, KeyStats::of(&stats)))
     }
 
+    /// The genome of family `seed` with genes given by name (as [`TradingProblem::named_genes`]
+    /// writes them); `None` for an unknown family or a missing gene.
+    pub fn genome_from_named(&self, seed: &str, genes: &BTreeMap<String, f64>) -> Option<Genome> {
+        let (_, family) = self.family(seed).ok()?;
+        let values = family
+            .genes()
+            .iter()
+            .map(|g| genes.get(g.name).copied())
+            .collect::<Option<Vec<f64>>>()?;
+        Some(Genome::new(family.name(), values))
+    }
+
     /// The genes of `genome` by name (in the family's gene order; unknown family: empty).
     pub fn named_genes(&self, genome: &Genome) -> BTreeMap<String, f64> {
         match self.family(&genome.seed) {

@@ -103,7 +103,6 @@ pub fn split_point(bars: usize, test_fraction: f64) -> Result<usize, EvolveError
     Ok(train)
 }
 
-
 /// The folds of `mode` over `bars` bars: holdout is [`split_point`]'s split, walk-forward
 /// K folds each holding out its last `test_fraction` (see [`crate::validation::folds`]).
 pub fn validation_folds(bars: usize, mode: ValidationMode, test_fraction: f64) -> Result<Vec<Fold>, EvolveError> {

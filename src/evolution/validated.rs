@@ -44,7 +44,14 @@ fn joined_backtest(
         let part = full.slice(range.clone());
         let b = &part.bars;
         for i in 0..b.len() {
-            bars.push(b.timestamp_ms[i], b.open[i], b.high[i], b.low[i], b.close[i], b.volume[i]);
+            bars.push(
+                b.timestamp_ms[i],
+                b.open[i],
+                b.high[i],
+                b.low[i],
+                b.close[i],
+                b.volume[i],
+            );
         }
         let mut t = targets[range.clone()].to_vec();
         if k + 1 < ranges.len() {

@@ -87,9 +87,9 @@ pub fn warnings(
     let mut out = Vec::new();
     match test_trades {
         None => out.push("no held-out bars: nothing was validated".to_string()),
-        Some(t) if t < min_test_trades => {
-            out.push(format!("{t} held-out trades, fewer than --min-test-trades {min_test_trades}"))
-        }
+        Some(t) if t < min_test_trades => out.push(format!(
+            "{t} held-out trades, fewer than --min-test-trades {min_test_trades}"
+        )),
         Some(_) => {}
     }
     match validation {
@@ -177,7 +177,10 @@ mod tests {
             n_obs: 100,
         };
         let w = warnings(Some(4), Ok(&v), 10);
-        assert!(w[0].contains("4 held-out trades") && w[1].contains("dsr 0.200"), "{w:?}");
+        assert!(
+            w[0].contains("4 held-out trades") && w[1].contains("dsr 0.200"),
+            "{w:?}"
+        );
         assert!(warnings(Some(12), Ok(&EntryValidation { dsr: 0.99, ..v }), 10).is_empty());
         assert!(warnings(Some(12), Err("zero variance"), 10)[0].contains("dsr undefined"));
     }

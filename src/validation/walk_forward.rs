@@ -141,10 +141,25 @@ mod tests {
     #[test]
     fn holdout_is_one_fold_split_at_the_test_fraction() {
         let f = folds(1000, ValidationMode::Holdout, 0.3, 100).unwrap();
-        assert_eq!(f, vec![Fold { train: 0..700, test: 700..1000 }]);
+        assert_eq!(
+            f,
+            vec![Fold {
+                train: 0..700,
+                test: 700..1000
+            }]
+        );
         let none = folds(1000, ValidationMode::Holdout, 0.0, 100).unwrap();
-        assert_eq!(none, vec![Fold { train: 0..1000, test: 1000..1000 }]);
-        assert_eq!(folds(1000, ValidationMode::WalkForward { folds: 1 }, 0.3, 100).unwrap(), f);
+        assert_eq!(
+            none,
+            vec![Fold {
+                train: 0..1000,
+                test: 1000..1000
+            }]
+        );
+        assert_eq!(
+            folds(1000, ValidationMode::WalkForward { folds: 1 }, 0.3, 100).unwrap(),
+            f
+        );
     }
 
     #[test]
@@ -153,9 +168,18 @@ mod tests {
         assert_eq!(
             f,
             vec![
-                Fold { train: 0..234, test: 234..334 },
-                Fold { train: 334..568, test: 568..668 },
-                Fold { train: 668..901, test: 901..1001 },
+                Fold {
+                    train: 0..234,
+                    test: 234..334
+                },
+                Fold {
+                    train: 334..568,
+                    test: 568..668
+                },
+                Fold {
+                    train: 668..901,
+                    test: 901..1001
+                },
             ]
         );
         for w in f.windows(2) {
@@ -170,7 +194,13 @@ mod tests {
         assert!(e.to_string().contains("fold 1"), "{e}");
         let e = folds(3000, ValidationMode::WalkForward { folds: 3 }, 0.0, 100).unwrap_err();
         assert!(e.to_string().contains("--test-fraction"), "{e}");
-        for bad in ["walk-forward:0", "walk-forward:x", "walk-forward:", "kfold", "walk-forward:101"] {
+        for bad in [
+            "walk-forward:0",
+            "walk-forward:x",
+            "walk-forward:",
+            "kfold",
+            "walk-forward:101",
+        ] {
             let e = bad.parse::<ValidationMode>().unwrap_err().to_string();
             assert!(e.contains(bad) && e.contains("walk-forward:K"), "{e}");
         }
