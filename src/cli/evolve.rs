@@ -424,13 +424,13 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
             .collect();
         // The final population: the stored individuals of the last generation evaluated.
         let last = r.checkpoint.generation.saturating_sub(1);
-        let population: Vec<Genome> = r
+        let population: Vec<(Genome, f64)> = r
             .individuals
             .iter()
             .filter(|i| u64::from(i.generation) == last)
             .filter_map(|i| {
                 let genes = serde_json::from_str(&i.genome_json).ok()?;
-                problem.genome_from_named(&i.seed_name, &genes)
+                Some((problem.genome_from_named(&i.seed_name, &genes)?, i.fitness))
             })
             .collect();
         return finish.complete(
@@ -567,7 +567,11 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     let evaluations: u64 = result.stats.iter().map(|s| s.evaluations).sum();
     let cache_hits: u64 = result.stats.iter().map(|s| s.cache_hits).sum();
     let generations = result.stats.last().map(|s| s.generation + 1).unwrap_or(0);
-    let population: Vec<Genome> = result.final_population.iter().map(|s| s.genome.clone()).collect();
+    let population: Vec<(Genome, f64)> = result
+        .final_population
+        .iter()
+        .map(|s| (s.genome.clone(), s.fitness.value()))
+        .collect();
     let trials = trials.lock().map(|l| l.clone()).unwrap_or_default();
     finish.complete(
         store.as_mut(),
@@ -630,7 +634,7 @@ impl Finish<'_> {
         &self,
         store: Option<&mut Box<dyn Storage>>,
         entries: &[(Genome, f64)],
-        final_population: &[Genome],
+        final_population: &[(Genome, f64)],
         trials: &evoflow::validation::TrialLedger,
         generations: u64,
         evaluations: u64,

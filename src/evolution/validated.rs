@@ -74,26 +74,54 @@ fn joined_backtest(
     Ok((report, data))
 }
 
-/// Reports the hall of fame (best first) validated over `folds` of `full`: training
-/// statistics on the training windows joined, held-out statistics on the held-out windows
-/// joined (`None` when nothing is held out), the PSR and DSR of the held-out period returns
-/// against the run's `trials`, and warnings (fewer than `min_test_trades` held-out trades,
-/// DSR below 0.95 or undefined). Entries whose entry bars on all of `full` overlap by 95 %
-/// or more with a better entry's are one behaviour: only the better one is kept.
+/// Reports the hall of fame (best first) validated over `folds` of `full`, `want` entries
+/// at most, taken from `candidates` (best first: the run's hall of fame, then the rest of its
+/// final population): an entry whose entry bars on all of `full` overlap by 95 % or more with
+/// a better kept entry's is one behaviour with it and is left out, so the report lists
+/// `want` behaviours when there are that many. Each entry has its training statistics on
+/// the training windows joined, held-out statistics on the held-out windows joined (`None`
+/// when nothing is held out), the PSR and DSR of the held-out period returns against the
+/// run's `trials`, and warnings (fewer than `min_test_trades` held-out trades, DSR below 0.95
+/// or undefined).
 pub fn validated_hall_of_fame(
     problem: &TradingProblem,
-    entries: &[(Genome, f64)],
+    candidates: &[(Genome, f64)],
+    want: usize,
     full: &MarketData,
     folds: &[Fold],
     trials: &TrialLedger,
     min_test_trades: u64,
 ) -> Result<ValidatedHall, EvaluationError> {
     let context = BacktestContext::new(full)?;
+    // Entry bars of the candidates, a batch at a time, until `want` behaviours are kept.
+    let mut bars: Vec<Vec<usize>> = Vec::new();
+    let mut kept: Vec<usize> = Vec::new();
+    let batch = want.max(1);
+    while kept.len() < want && bars.len() < candidates.len() {
+        let next = &candidates[bars.len()..(bars.len() + batch).min(candidates.len())];
+        let found: Vec<Vec<usize>> = next
+            .par_iter()
+            .map(|(genome, _)| {
+                let targets = problem.signal(genome, full)?;
+                let whole = context.run(&targets, problem.backtest_config())?;
+                let mut entry_bars: Vec<usize> = whole.trades.iter().map(|t| t.entry_bar).collect();
+                entry_bars.sort_unstable();
+                entry_bars.dedup();
+                Ok(entry_bars)
+            })
+            .collect::<Result<_, EvaluationError>>()?;
+        bars.extend(found);
+        kept = distinct_behaviours(&bars);
+    }
+    kept.truncate(want);
+    let examined = kept.last().map_or(0, |&k| k + 1);
+    let same_behaviour = examined - kept.len();
     let train_ranges: Vec<Range<usize>> = folds.iter().map(|f| f.train.clone()).collect();
     let test_ranges: Vec<Range<usize>> = folds.iter().map(|f| f.test.clone()).filter(|r| !r.is_empty()).collect();
-    let scored: Vec<(BestStrategy, Vec<usize>)> = entries
+    let best = kept
         .par_iter()
-        .map(|(genome, fitness)| {
+        .map(|&i| {
+            let (genome, fitness) = &candidates[i];
             let targets = problem.signal(genome, full)?;
             let (train, _) = joined_backtest(full, &targets, &train_ranges, problem)?;
             let test = if test_ranges.is_empty() {
@@ -101,10 +129,6 @@ pub fn validated_hall_of_fame(
             } else {
                 Some(joined_backtest(full, &targets, &test_ranges, problem)?)
             };
-            let whole = context.run(&targets, problem.backtest_config())?;
-            let mut entry_bars: Vec<usize> = whole.trades.iter().map(|t| t.entry_bar).collect();
-            entry_bars.sort_unstable();
-            entry_bars.dedup();
             let validation = test
                 .as_ref()
                 .map(|(report, data)| validate_entry(&period_returns(&report.equity, &data.bars.timestamp_ms), trials));
@@ -115,25 +139,17 @@ pub fn validated_hall_of_fame(
                 Some(Err(why)) => warnings(test_trades, Err(why), min_test_trades),
                 None => warnings(None, Err("nothing held out"), min_test_trades),
             };
-            Ok((
-                BestStrategy {
-                    seed: genome.seed.clone(),
-                    params: problem.named_genes(genome),
-                    fitness: *fitness,
-                    train: train.stats,
-                    test: test_stats,
-                    validation: validation.and_then(Result::ok),
-                    warnings: warned,
-                },
-                entry_bars,
-            ))
+            Ok(BestStrategy {
+                seed: genome.seed.clone(),
+                params: problem.named_genes(genome),
+                fitness: *fitness,
+                train: train.stats,
+                test: test_stats,
+                validation: validation.and_then(Result::ok),
+                warnings: warned,
+            })
         })
         .collect::<Result<_, EvaluationError>>()?;
-    let bars: Vec<Vec<usize>> = scored.iter().map(|(_, b)| b.clone()).collect();
-    let keep = distinct_behaviours(&bars);
-    let same_behaviour = scored.len() - keep.len();
-    let mut scored: Vec<Option<BestStrategy>> = scored.into_iter().map(|(b, _)| Some(b)).collect();
-    let best = keep.into_iter().filter_map(|i| scored[i].take()).collect();
     Ok(ValidatedHall { best, same_behaviour })
 }
 

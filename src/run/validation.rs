@@ -98,31 +98,47 @@ pub struct RunValidation {
     pub pbo: Result<PboSummary, String>,
 }
 
-/// Validates the hall of fame `entries` and the `final_population` of a run of `settings`.
+/// The candidates for the reported hall of fame, best first: the run's hall of fame, then
+/// the other genomes of its final population by fitness (descending; ties by genome).
+pub fn candidates(entries: &[(Genome, f64)], final_population: &[(Genome, f64)]) -> Vec<(Genome, f64)> {
+    let mut rest: Vec<(Genome, f64)> = final_population
+        .iter()
+        .filter(|(g, _)| !entries.iter().any(|(e, _)| e == g))
+        .cloned()
+        .collect();
+    rest.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rest.dedup_by(|a, b| a.0 == b.0);
+    entries.iter().cloned().chain(rest).collect()
+}
+
+/// Validates the hall of fame `entries` and the `final_population` (with fitness) of a run
+/// of `settings`: at most `--hall-of-fame` distinct behaviours are reported.
 pub fn validate_run(
     settings: &EvolveSettings,
     problem: &TradingProblem,
     folds: &[Fold],
     data: &MarketData,
     entries: &[(Genome, f64)],
-    final_population: &[Genome],
+    final_population: &[(Genome, f64)],
     trials: &TrialLedger,
 ) -> Result<RunValidation, EvaluationError> {
     let hall = validated_hall_of_fame(
         problem,
-        entries,
+        &candidates(entries, final_population),
+        settings.ga.hall_of_fame,
         data,
         folds,
         trials,
         settings.validation.min_test_trades,
     )?;
+    let genomes: Vec<Genome> = final_population.iter().map(|(g, _)| g.clone()).collect();
     Ok(RunValidation {
         mode: settings.validation.mode,
         n_trials: trials.n_trials(),
         sr_variance: trials.sr_variance(),
         best: hall.best,
         same_behaviour: hall.same_behaviour,
-        pbo: population_pbo(problem, final_population, data, settings.validation.pbo_blocks),
+        pbo: population_pbo(problem, &genomes, data, settings.validation.pbo_blocks),
     })
 }
 
