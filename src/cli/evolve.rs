@@ -435,9 +435,11 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
             .collect();
         return finish.complete(
             store.as_mut(),
-            &entries,
-            &population,
-            &trials,
+            Ending {
+                entries: &entries,
+                final_population: &population,
+                trials: &trials,
+            },
             r.checkpoint.generation,
             evaluations,
             cache_hits,
@@ -575,9 +577,11 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     let trials = trials.lock().map(|l| l.clone()).unwrap_or_default();
     finish.complete(
         store.as_mut(),
-        &entries,
-        &population,
-        &trials,
+        Ending {
+            entries: &entries,
+            final_population: &population,
+            trials: &trials,
+        },
         generations,
         evaluations,
         cache_hits,
@@ -616,6 +620,14 @@ fn run_is_stored(config: &storage::StorageConfig, id: &str) -> anyhow::Result<bo
     }
 }
 
+/// What a run ended with: its hall of fame, its final population (with fitness) and every
+/// distinct genome it evaluated.
+struct Ending<'x> {
+    entries: &'x [(Genome, f64)],
+    final_population: &'x [(Genome, f64)],
+    trials: &'x evoflow::validation::TrialLedger,
+}
+
 /// What the end of a run needs to store and print its result.
 struct Finish<'a> {
     args: &'a EvolveArgs,
@@ -633,9 +645,7 @@ impl Finish<'_> {
     fn complete(
         &self,
         store: Option<&mut Box<dyn Storage>>,
-        entries: &[(Genome, f64)],
-        final_population: &[(Genome, f64)],
-        trials: &evoflow::validation::TrialLedger,
+        ending: Ending<'_>,
         generations: u64,
         evaluations: u64,
         cache_hits: u64,
@@ -646,9 +656,9 @@ impl Finish<'_> {
             self.problem,
             self.folds,
             self.data,
-            entries,
-            final_population,
-            trials,
+            ending.entries,
+            ending.final_population,
+            ending.trials,
         )?;
         let best = &validated.best;
         if let Some(s) = store {

@@ -125,7 +125,9 @@ impl TradingProblem {
         backtest: BacktestConfig,
     ) -> Result<Self, EvaluationError> {
         let len = train.bars.len();
-        Self::with_windows(families, train, vec![0..len], objective, constraints, backtest)
+        #[allow(clippy::single_range_in_vec_init)] // one window: all of `train`
+        let windows = vec![0..len];
+        Self::with_windows(families, train, windows, objective, constraints, backtest)
     }
 
     /// A problem scored on the training `windows` (bar ranges of `data`, in order): the

@@ -52,7 +52,7 @@ pub struct PboSummary {
 
 /// Checks a `--pbo` block count: even, from 2 to [`MAX_PBO_BLOCKS`].
 pub fn validate_blocks(blocks: usize) -> Result<(), ValidationError> {
-    if blocks < 2 || blocks % 2 != 0 || blocks > MAX_PBO_BLOCKS {
+    if blocks < 2 || !blocks.is_multiple_of(2) || blocks > MAX_PBO_BLOCKS {
         return Err(ValidationError::InvalidBlocks(blocks));
     }
     Ok(())
