@@ -5,7 +5,8 @@ use evoflow::validation::DSR_THRESHOLD;
 
 /// Prints, after the hall-of-fame table, the run's trials, the warnings of every flagged entry
 /// and the PBO of the final population.
-pub fn print_validation(v: &RunValidation, min_test_trades: u64) {
+pub fn print_validation(v: &RunValidation) {
+    let min_test_trades = v.min_test_trades;
     println!();
     println!(
         "validation {}: {} distinct strategies tried (DSR's N), variance of their Sharpe per period {:.3e}",

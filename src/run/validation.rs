@@ -89,6 +89,8 @@ pub fn ledger_from_individuals(
 #[derive(Debug, Clone)]
 pub struct RunValidation {
     pub mode: ValidationMode,
+    /// `--min-test-trades` of the run's plan.
+    pub min_test_trades: u64,
     pub n_trials: u64,
     pub sr_variance: f64,
     pub best: Vec<BestStrategy>,
@@ -134,6 +136,7 @@ pub fn validate_run(
     let genomes: Vec<Genome> = final_population.iter().map(|(g, _)| g.clone()).collect();
     Ok(RunValidation {
         mode: settings.validation.mode,
+        min_test_trades: settings.validation.min_test_trades,
         n_trials: trials.n_trials(),
         sr_variance: trials.sr_variance(),
         best: hall.best,

@@ -1,0 +1,150 @@
+//! `GenerationWriter`: stores each generation of a run on a background thread, in order, so the coordinating worker never waits for the disk.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use evoflow_dataflows::GenerationReport;
+
+use super::RunError;
+use crate::evolution::{KeyStats, TradingProblem};
+use crate::storage::{self, Storage};
+use crate::strategy::Genome;
+
+/// Reports waiting to be written; a full queue makes the coordinator wait (backpressure).
+const QUEUE: usize = 4;
+
+enum Message {
+    Generation(Box<GenerationReport<Genome>>),
+    Finish,
+}
+
+/// Writes every generation's statistics, individuals and checkpoint, in generation order, on
+/// its own thread. After the first failed write it writes nothing more (a later checkpoint
+/// must never land after a missing generation) and reports that error from
+/// [`GenerationWriter::finish`].
+pub struct GenerationWriter {
+    queue: SyncSender<Message>,
+    thread: JoinHandle<(Box<dyn Storage>, Option<RunError>)>,
+}
+
+/// The handle the per-generation callback sends reports through.
+#[derive(Clone)]
+pub struct ReportSender(SyncSender<Message>);
+
+impl ReportSender {
+    /// Queues `report` for writing (waits while the queue is full).
+    pub fn send(&self, report: &GenerationReport<Genome>) {
+        // The writer only stops receiving after `finish`, which runs after the dataflow.
+        let _ = self.0.send(Message::Generation(Box::new(report.clone())));
+    }
+}
+
+impl GenerationWriter {
+    /// Starts the writer for run `run_id`; with `log_checkpoints` it prints
+    /// `checkpoint N` to stderr once the checkpoint of generation N is stored.
+    pub fn spawn(
+        store: Box<dyn Storage>,
+        run_id: String,
+        problem: Arc<TradingProblem>,
+        log_checkpoints: bool,
+    ) -> Result<GenerationWriter, RunError> {
+        let (queue, inbox) = sync_channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("evoflow-writer".into())
+            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, inbox))
+            .map_err(RunError::WriterThread)?;
+        Ok(GenerationWriter { queue, thread })
+    }
+
+    /// A sender for the per-generation callback.
+    pub fn sender(&self) -> ReportSender {
+        ReportSender(self.queue.clone())
+    }
+
+    /// Waits until every queued report is written; returns the storage and the first write
+    /// error, if any.
+    pub fn finish(self) -> (Box<dyn Storage>, Option<RunError>) {
+        let _ = self.queue.send(Message::Finish);
+        match self.thread.join() {
+            Ok(done) => done,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+fn write_all(
+    mut store: Box<dyn Storage>,
+    run_id: &str,
+    problem: &TradingProblem,
+    log_checkpoints: bool,
+    inbox: Receiver<Message>,
+) -> (Box<dyn Storage>, Option<RunError>) {
+    let mut error = None;
+    for message in inbox {
+        match message {
+            Message::Finish => break,
+            Message::Generation(_) if error.is_some() => {}
+            Message::Generation(report) => match record_generation(store.as_mut(), run_id, &report, problem) {
+                Ok(()) if log_checkpoints => eprintln!("checkpoint {}", report.checkpoint.generation),
+                Ok(()) => {}
+                Err(e) => error = Some(e),
+            },
+        }
+    }
+    (store, error)
+}
+
+/// Stores one generation: its statistics, its individuals (with the key statistics that came
+/// with their fitness) and the checkpoint of the next generation.
+pub fn record_generation(
+    s: &mut dyn Storage,
+    run_id: &str,
+    report: &GenerationReport<Genome>,
+    problem: &TradingProblem,
+) -> Result<(), RunError> {
+    let st = &report.stats;
+    let generation = st.generation as u32;
+    let record = storage::GenerationRecord {
+        run_id: run_id.to_string(),
+        generation,
+        best: st.best.value(),
+        mean: st.mean,
+        std: st.std_dev,
+        diversity: st.distinct as f64 / report.population.len().max(1) as f64,
+        evaluations: st.evaluations,
+        cache_hits: st.cache_hits,
+        elapsed_ms: st.elapsed.as_millis() as u64,
+    };
+    let individuals: Vec<storage::IndividualRecord> = report
+        .population
+        .iter()
+        .map(|scored| {
+            let g = &scored.genome;
+            let params = problem.named_genes(g);
+            let genome_json = serde_json::to_string(&params)?;
+            let key = KeyStats::from_metrics(&scored.metrics);
+            Ok(storage::IndividualRecord {
+                run_id: run_id.to_string(),
+                generation,
+                seed_name: g.seed.clone(),
+                genome_hash: format!("{:016x}", g.stable_hash()),
+                genome_json,
+                fitness: scored.fitness.value(),
+                sharpe: key.sharpe,
+                return_pct: key.return_pct,
+                max_drawdown_pct: key.max_drawdown_pct,
+                num_trades: key.num_trades,
+            })
+        })
+        .collect::<Result<_, serde_json::Error>>()
+        .map_err(RunError::json("encoding a genome"))?;
+    s.record_generation(&record, &individuals)?;
+    let payload = serde_json::to_vec(&report.checkpoint).map_err(RunError::json("encoding a checkpoint"))?;
+    s.write_checkpoint(&storage::Checkpoint {
+        run_id: run_id.to_string(),
+        generation: report.checkpoint.generation as u32,
+        payload,
+    })?;
+    Ok(())
+}
