@@ -115,7 +115,8 @@ fn the_best_strategy_evolved_on_a_random_walk_is_not_significant() {
     assert_eq!(v["pbo"]["combinations"].as_u64(), Some(12_870));
 }
 
-fn walk_forward_args(db: &Path, generations: &str) -> Vec<String> {
+/// The walk-forward plan, stored in `db` (`None`: `--no-store`).
+fn walk_forward_args(db: Option<&Path>, generations: &str) -> Vec<String> {
     let mut args = strings(&[
         "evolve",
         "--data",
@@ -135,11 +136,11 @@ fn walk_forward_args(db: &Path, generations: &str) -> Vec<String> {
         "--pbo",
         "8",
         "--json",
-        "--storage",
-        "local",
-        "--db",
     ]);
-    args.push(db.display().to_string());
+    match db {
+        Some(db) => args.extend(strings(&["--storage", "local", "--db", db.to_str().unwrap()])),
+        None => args.push("--no-store".into()),
+    }
     args
 }
 
@@ -161,13 +162,16 @@ impl Drop for Guard {
 fn walk_forward_is_the_same_at_one_and_two_workers_and_after_resume() {
     let dir = tempfile::tempdir().unwrap();
     let db = |name: &str| dir.path().join(name);
-    let one = json_of(&run(&with(walk_forward_args(&db("a.duckdb"), "6"), &["-w", "1"])));
+    let one = json_of(&run(&with(walk_forward_args(Some(&db("a.duckdb")), "6"), &["-w", "1"])));
     assert_eq!(one["validation"], "walk-forward:3");
-    let two = json_of(&run(&with(walk_forward_args(&db("b.duckdb"), "6"), &["-w", "2"])));
+    let two = json_of(&run(&with(walk_forward_args(Some(&db("b.duckdb")), "6"), &["-w", "2"])));
     assert_eq!(result_of(&one), result_of(&two), "-w 1 and -w 2");
 
     // Extended: 4 generations, then --resume to 6.
-    let first = with(walk_forward_args(&db("c.duckdb"), "4"), &["-w", "1", "--run-id", "ext"]);
+    let first = with(
+        walk_forward_args(Some(&db("c.duckdb")), "4"),
+        &["-w", "1", "--run-id", "ext"],
+    );
     json_of(&run(&first));
     let resume = with(
         strings(&[
@@ -187,7 +191,7 @@ fn walk_forward_is_the_same_at_one_and_two_workers_and_after_resume() {
 
     // Killed after its third checkpoint, then the plain resume.
     let args = with(
-        walk_forward_args(&db("d.duckdb"), "6"),
+        walk_forward_args(Some(&db("d.duckdb")), "6"),
         &["-w", "1", "--run-id", "crash", "--log-checkpoints"],
     );
     let mut child = Guard(
@@ -252,5 +256,69 @@ fn bad_validation_and_pbo_values_exit_2_with_a_clear_message() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
         assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+    }
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+#[test]
+fn walk_forward_on_two_processes_equals_one_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = json_of(&run(&with(walk_forward_args(None, "6"), &["-w", "1"])));
+    let hosts = dir.path().join("hosts.txt");
+    let text: String = free_ports(2).iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+    std::fs::write(&hosts, text).unwrap();
+    let spawn = |p: &str| {
+        let args = with(
+            walk_forward_args(None, "6"),
+            &[
+                "-w",
+                "1",
+                "-n",
+                "2",
+                "-p",
+                p,
+                "-h",
+                hosts.to_str().unwrap(),
+                "--connect-timeout",
+                "30",
+            ],
+        );
+        Guard(
+            Command::new(BIN)
+                .args(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut p1 = spawn("1");
+    let mut p0 = spawn("0");
+    let out0 = output_of(&mut p0);
+    let out1 = output_of(&mut p1);
+    assert!(
+        out1.status.success(),
+        "process 1: {}",
+        String::from_utf8_lossy(&out1.stderr)
+    );
+    assert_eq!(result_of(&json_of(&out0)), result_of(&one), "-n 2 and -w 1");
+}
+
+/// Reads a spawned process's stdout and stderr to their end and waits for it.
+fn output_of(g: &mut Guard) -> Output {
+    use std::io::Read;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    g.0.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    g.0.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    Output {
+        status: g.0.wait().unwrap(),
+        stdout,
+        stderr,
     }
 }
