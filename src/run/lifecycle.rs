@@ -73,7 +73,7 @@ pub struct RunSummary {
     /// The hall of fame, scored on the training and the held-out data.
     pub best: Vec<BestStrategy>,
     /// The same hall of fame with the run's validation: trials, PBO, merged behaviours.
-    pub validation: RunValidation,
+    pub validation: Box<RunValidation>,
 }
 
 impl RunPlan {
@@ -187,7 +187,7 @@ impl RunPlan {
             evaluations,
             cache_hits,
             best: validation.best.clone(),
-            validation,
+            validation: Box::new(validation),
         }))
     }
 
@@ -270,7 +270,7 @@ impl RunPlan {
             evaluations: generations.iter().map(|g| g.evaluations).sum(),
             cache_hits: generations.iter().map(|g| g.cache_hits).sum(),
             best: validation.best.clone(),
-            validation,
+            validation: Box::new(validation),
         }))
     }
 
