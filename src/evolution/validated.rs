@@ -177,3 +177,67 @@ pub fn population_pbo(
         .collect();
     pbo(&returns, blocks).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::BacktestConfig;
+    use crate::evolution::{select_families, Constraints, Objective};
+    use crate::market::sample::load_sample;
+    use std::sync::Arc;
+
+    fn problem(data: &MarketData, windows: Vec<Range<usize>>) -> TradingProblem {
+        let families = select_families(&["ema_crossover".to_string()], data).unwrap().families;
+        let constraints = Constraints {
+            min_trades: 0,
+            max_drawdown_pct: None,
+        };
+        let backtest = BacktestConfig::default();
+        TradingProblem::with_windows(
+            families,
+            Arc::new(data.clone()),
+            windows,
+            Objective::Sharpe,
+            constraints,
+            backtest,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn joined_windows_are_flat_across_the_gap() {
+        let data = load_sample("goog-1d").unwrap().slice(0..900);
+        let p = problem(&data, vec![0..900]);
+        let targets = vec![1.0; 900];
+        let (report, joined) = joined_backtest(&data, &targets, &[100..300, 600..800], &p).unwrap();
+        assert_eq!(joined.bars.len(), 400);
+        assert_eq!(joined.bars.timestamp_ms[200], data.bars.timestamp_ms[600]);
+        // Flat from the open of the first window's last bar to the second window's first close.
+        assert_eq!(report.equity[199], report.equity[200]);
+        // The first window's long closes at the open of its last bar (the second one stays
+        // open: trades are not finalised) and the second window trades again.
+        assert_eq!(report.trades.len(), 1);
+        assert_eq!((report.trades[0].entry_bar, report.trades[0].exit_bar), (1, 199));
+        assert_ne!(report.equity[202], report.equity[200]);
+    }
+
+    #[test]
+    fn walk_forward_fitness_is_the_mean_over_the_training_windows() {
+        let data = load_sample("goog-1d").unwrap().slice(0..900);
+        let windows = vec![0..300, 400..700];
+        let p = problem(&data, windows.clone());
+        let genome = evoflow_dataflows::Problem::initial_genome(&p, 0, &mut evoflow_dataflows::Rng::for_slot(3, 0, 0));
+        let (fitness, key) = p.try_evaluate(&genome).unwrap();
+        let targets = p.signal(&genome, &data).unwrap();
+        let each: Vec<crate::backtest::Stats> = windows
+            .iter()
+            .map(|w| {
+                crate::backtest::run_backtest_stats(&data.slice(w.clone()), &targets[w.clone()], &Default::default())
+                    .unwrap()
+            })
+            .collect();
+        let want = each.iter().map(|s| s.sharpe_ratio.unwrap_or(0.0)).sum::<f64>() / 2.0;
+        assert!((fitness - want).abs() < 1e-12, "{fitness} vs {want}");
+        assert_eq!(key.num_trades, each[0].num_trades + each[1].num_trades);
+    }
+}
