@@ -10,6 +10,7 @@ use crate::evolution::{select_families, BestStrategy, EvolveSettings, TradingPro
 use crate::market::MarketData;
 use crate::storage::{self, OpenMode, RunStatus, Storage, StorageConfig};
 use crate::strategy::Genome;
+use crate::telemetry::RunTelemetry;
 use crate::validation::{Fold, TrialLedger};
 
 /// A validated run: what to evolve, on which data, on which cluster, stored where. Every
@@ -34,6 +35,9 @@ pub struct RunPlan {
     pub log_checkpoints: bool,
     /// Stops the run at the next generation boundary when requested (on any process).
     pub stop: StopSignal,
+    /// This process's metrics ([`RunTelemetry::start`]): its workers, each generation (on
+    /// process 0) and each storage write report to it; `None` reports nothing.
+    pub telemetry: Option<Arc<RunTelemetry>>,
 }
 
 /// What a run evolves, built once from its plan.
@@ -76,6 +80,17 @@ pub struct RunSummary {
     pub validation: Box<RunValidation>,
 }
 
+impl Prepared {
+    /// The first held-out bar of a holdout run (`None` for walk-forward, whose held-out bars
+    /// are several windows).
+    pub fn holdout_split(&self) -> Option<usize> {
+        match self.folds.as_slice() {
+            [one] => Some(one.train.end),
+            _ => None,
+        }
+    }
+}
+
 impl RunPlan {
     /// Selects the families the data can feed and builds the problem on the training data.
     pub fn prepare(&self) -> Result<Prepared, RunError> {
@@ -105,8 +120,12 @@ impl RunPlan {
             return self.reprint(prepared);
         }
         let problem = Arc::clone(&prepared.problem);
-        let connection = evoflow_dataflows::connect(Arc::clone(&problem), &self.settings.ga, &self.cluster)?
+        let mut connection = evoflow_dataflows::connect(Arc::clone(&problem), &self.settings.ga, &self.cluster)?
             .stop_on(self.stop.clone());
+        if let Some(t) = &self.telemetry {
+            t.connected(connection.peers());
+            connection = connection.observe(t.observer());
+        }
         // Process 0 opens storage for writing only once every process has connected: DuckDB
         // lets no process read a file while another writes it, so the processes of one host
         // can read their data from the database that process 0 then writes the run to.
@@ -117,7 +136,10 @@ impl RunPlan {
         };
         let run_id = self.run_id.clone();
         let writer = store
-            .map(|s| GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), self.log_checkpoints))
+            .map(|s| {
+                let telemetry = self.telemetry.clone();
+                GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), self.log_checkpoints, telemetry)
+            })
             .transpose()?;
         let sender = writer.as_ref().map(GenerationWriter::sender);
         let mut on_generation = on_generation;
@@ -126,9 +148,13 @@ impl RunPlan {
         let trials = Arc::new(std::sync::Mutex::new(self.stored_trials(&problem)?));
         let ledger = Arc::clone(&trials);
         let ledger_problem = Arc::clone(&problem);
+        let telemetry = self.telemetry.clone();
         let callback = move |report: &GenerationReport<Genome>| {
             if let Ok(mut l) = ledger.lock() {
                 add_population(&mut l, &ledger_problem, &report.population);
+            }
+            if let Some(t) = &telemetry {
+                t.generation(report);
             }
             on_generation(report);
             if let Some(sender) = &sender {

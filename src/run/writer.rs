@@ -3,6 +3,7 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use evoflow_dataflows::GenerationReport;
 
@@ -10,6 +11,7 @@ use super::RunError;
 use crate::evolution::{KeyStats, TradingProblem};
 use crate::storage::{self, Storage};
 use crate::strategy::Genome;
+use crate::telemetry::RunTelemetry;
 
 /// Reports waiting to be written; a full queue makes the coordinator wait (backpressure).
 const QUEUE: usize = 4;
@@ -42,17 +44,19 @@ impl ReportSender {
 
 impl GenerationWriter {
     /// Starts the writer for run `run_id`; with `log_checkpoints` it prints
-    /// `checkpoint N` to stderr once the checkpoint of generation N is stored.
+    /// `checkpoint N` to stderr once the checkpoint of generation N is stored, and it tells
+    /// `telemetry` how long each write took.
     pub fn spawn(
         store: Box<dyn Storage>,
         run_id: String,
         problem: Arc<TradingProblem>,
         log_checkpoints: bool,
+        telemetry: Option<Arc<RunTelemetry>>,
     ) -> Result<GenerationWriter, RunError> {
         let (queue, inbox) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("evoflow-writer".into())
-            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, inbox))
+            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, telemetry, inbox))
             .map_err(RunError::WriterThread)?;
         Ok(GenerationWriter { queue, thread })
     }
@@ -78,6 +82,7 @@ fn write_all(
     run_id: &str,
     problem: &TradingProblem,
     log_checkpoints: bool,
+    telemetry: Option<Arc<RunTelemetry>>,
     inbox: Receiver<Message>,
 ) -> (Box<dyn Storage>, Option<RunError>) {
     let mut error = None;
@@ -85,11 +90,20 @@ fn write_all(
         match message {
             Message::Finish => break,
             Message::Generation(_) if error.is_some() => {}
-            Message::Generation(report) => match record_generation(store.as_mut(), run_id, &report, problem) {
-                Ok(()) if log_checkpoints => eprintln!("checkpoint {}", report.checkpoint.generation),
-                Ok(()) => {}
-                Err(e) => error = Some(e),
-            },
+            Message::Generation(report) => {
+                let started = Instant::now();
+                match record_generation(store.as_mut(), run_id, &report, problem) {
+                    Ok(()) => {
+                        if let Some(t) = &telemetry {
+                            t.stored(report.checkpoint.generation, started.elapsed());
+                        }
+                        if log_checkpoints {
+                            eprintln!("checkpoint {}", report.checkpoint.generation);
+                        }
+                    }
+                    Err(e) => error = Some(e),
+                }
+            }
         }
     }
     (store, error)
