@@ -207,6 +207,7 @@ mod tests {
     #[test]
     fn joined_windows_are_flat_across_the_gap() {
         let data = load_sample("goog-1d").unwrap().slice(0..900);
+        #[allow(clippy::single_range_in_vec_init)] // one window: all bars
         let p = problem(&data, vec![0..900]);
         let targets = vec![1.0; 900];
         let (report, joined) = joined_backtest(&data, &targets, &[100..300, 600..800], &p).unwrap();
