@@ -42,6 +42,7 @@
 //! ```
 
 mod calendar;
+pub(crate) use calendar::Calendar;
 mod config;
 mod context;
 mod engine;

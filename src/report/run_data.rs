@@ -171,7 +171,9 @@ pub fn validation_of(record: &HallOfFameRecord) -> Option<serde_json::Value> {
 /// The `validation_json` field of a serialised hall-of-fame record: JSON text or a value.
 fn validation_in(record: &serde_json::Value) -> Option<serde_json::Value> {
     match record.get("validation_json")? {
-        serde_json::Value::String(text) => serde_json::from_str(text).ok(),
+        serde_json::Value::String(text) => serde_json::from_str(text)
+            .ok()
+            .filter(|v: &serde_json::Value| !v.is_null()),
         serde_json::Value::Null => None,
         other => Some(other.clone()),
     }
@@ -235,6 +237,7 @@ mod tests {
             fitness: 1.0,
             train_stats_json: "{}".into(),
             test_stats_json: "{}".into(),
+            validation_json: "null".into(),
         };
         assert_eq!(validation_of(&record), None);
         let mut value = serde_json::to_value(&record).unwrap();
