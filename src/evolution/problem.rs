@@ -200,6 +200,7 @@ impl TradingProblem {
     fn evaluate_windows(&self, genome: &Genome) -> Result<(f64, KeyStats), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
         let targets = family.signal(&self.train, &genome.genes)?;
+        let warmup = family.warmup(&self.train, &genome.genes);
         let free = Constraints {
             min_trades: 0,
             max_drawdown_pct: None,
@@ -207,12 +208,14 @@ impl TradingProblem {
         let mut all = Vec::with_capacity(self.windows.len());
         for (range, context) in &self.windows {
             let t = &targets[range.clone()];
+            // The window's own warm-up: the part of the strategy's that reaches into it.
+            let warm = warmup.saturating_sub(range.start);
             let (stats, value) = if self.objective == Objective::Composite {
-                let report = context.run(t, &self.backtest)?;
+                let report = context.run(t, &self.backtest, warm)?;
                 let v = fitness(self.objective, &free, &report.stats, Some(&report.equity));
                 (report.stats, v)
             } else {
-                let stats = context.run_stats(t, &self.backtest)?;
+                let stats = context.run_stats(t, &self.backtest, warm)?;
                 let v = fitness(self.objective, &free, &stats, None);
                 (stats, v)
             };

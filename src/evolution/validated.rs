@@ -103,7 +103,8 @@ pub fn validated_hall_of_fame(
             .par_iter()
             .map(|(genome, _)| {
                 let targets = problem.signal(genome, full)?;
-                let whole = context.run(&targets, problem.backtest_config())?;
+                // Warm-up 0: it moves only Buy & Hold and Alpha, never trades or equity.
+                let whole = context.run(&targets, problem.backtest_config(), 0)?;
                 let mut entry_bars: Vec<usize> = whole.trades.iter().map(|t| t.entry_bar).collect();
                 entry_bars.sort_unstable();
                 entry_bars.dedup();
@@ -171,7 +172,8 @@ pub fn population_pbo(
         .par_iter()
         .filter_map(|g| {
             let targets = problem.signal(g, full).ok()?;
-            let report = context.run(&targets, problem.backtest_config()).ok()?;
+            // Warm-up 0: it moves only Buy & Hold and Alpha, never the equity curve.
+            let report = context.run(&targets, problem.backtest_config(), 0).ok()?;
             Some(period_returns(&report.equity, ts))
         })
         .collect();
