@@ -151,4 +151,3 @@ fn a_differing_plan_flag_on_resume_is_refused_naming_both_values() {
         "{stderr}"
     );
 }
-

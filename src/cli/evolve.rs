@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use evoflow::backtest::BacktestConfig;
 use evoflow::evolution::{
-    hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, KeyStats, Objective,
+    hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, Objective,
     TradingProblem, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
 };
 use evoflow::run::RunRequest;
@@ -474,13 +474,15 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     let end = match end {
         Ok(o) => o,
         Err(e) => {
-            mark(&mut store, &run_id, storage::RunStatus::Failed);
-            return Err(e.into());
+            let e = anyhow::Error::from(e);
+            mark_failed(&mut store, &run_id, &e);
+            return Err(e);
         }
     };
     if let Some(e) = write_error {
-        mark(&mut store, &run_id, storage::RunStatus::Failed);
-        return Err(e.context("writing the run to storage"));
+        let e = e.context("writing the run to storage");
+        mark_failed(&mut store, &run_id, &e);
+        return Err(e);
     }
     if let (StopReason::Interrupted { signal }, Some(code)) = (&end.stop, end.exit_code()) {
         // The last completed generation's checkpoint is stored (the writer drained above).
@@ -586,11 +588,17 @@ impl Finish<'_> {
                     })
                 })
                 .collect::<Result<_, serde_json::Error>>()?;
-            s.write_hall_of_fame(run_id, &records)?;
-            s.finish_run(run_id, storage::RunStatus::Completed, now_ms())?;
+            s.complete_run(run_id, &records, now_ms())?;
             if let Some(path) = &self.args.report {
-                super::report::write_run_report(s.as_ref(), run_id, self.data, path, None, evoflow::report::DEFAULT_TOP)
-                    .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
+                super::report::write_run_report(
+                    s.as_ref(),
+                    run_id,
+                    self.data,
+                    path,
+                    None,
+                    evoflow::report::DEFAULT_TOP,
+                )
+                .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
             }
         }
         let elapsed_s = self.started.elapsed().as_secs_f64();
@@ -611,57 +619,11 @@ impl Finish<'_> {
     }
 }
 
-/// Stores one generation: its statistics, its individuals (with the key statistics that came
-/// with their fitness) and the checkpoint of the next generation.
-pub(super) fn record_generation(
-    s: &mut dyn Storage,
-    run_id: &str,
-    report: &GenerationReport<Genome>,
-    problem: &TradingProblem,
-) -> anyhow::Result<()> {
-    let st = &report.stats;
-    let generation = st.generation as u32;
-    let record = storage::GenerationRecord {
-        run_id: run_id.to_string(),
-        generation,
-        best: st.best.value(),
-        mean: st.mean,
-        std: st.std_dev,
-        diversity: st.distinct as f64 / report.population.len().max(1) as f64,
-        evaluations: st.evaluations,
-        cache_hits: st.cache_hits,
-        elapsed_ms: st.elapsed.as_millis() as u64,
-    };
-    let individuals: Vec<storage::IndividualRecord> = report
-        .population
-        .iter()
-        .map(|scored| {
-            let g = &scored.genome;
-            let params = problem.named_genes(g);
-            let genome_json = serde_json::to_string(&params)?;
-            let key = KeyStats::from_metrics(&scored.metrics);
-            Ok(storage::IndividualRecord {
-                run_id: run_id.to_string(),
-                generation,
-                seed_name: g.seed.clone(),
-                genome_hash: format!("{:016x}", g.stable_hash()),
-                genome_json,
-                fitness: scored.fitness.value(),
-                sharpe: key.sharpe,
-                return_pct: key.return_pct,
-                max_drawdown_pct: key.max_drawdown_pct,
-                num_trades: key.num_trades,
-            })
-        })
-        .collect::<Result<_, serde_json::Error>>()?;
-    s.record_generation(&record, &individuals)?;
-    let payload = serde_json::to_vec(&report.checkpoint)?;
-    s.write_checkpoint(&storage::Checkpoint {
-        run_id: run_id.to_string(),
-        generation: report.checkpoint.generation as u32,
-        payload,
-    })?;
-    Ok(())
+/// Marks the run failed with `error` (best effort: the run's own error is the one reported).
+fn mark_failed(store: &mut Option<Box<dyn Storage>>, run_id: &str, error: &anyhow::Error) {
+    if let Some(s) = store.as_mut() {
+        let _ = s.fail_run(run_id, &format!("{error:#}"), now_ms());
+    }
 }
 
 /// Stores the run's status (best effort: the run's own error is the one reported).

@@ -1,16 +1,16 @@
-//! `GenerationWriter`: stores each generation of an `evolve` run on a background thread, in order, so the coordinating worker never waits for the disk.
+//! `GenerationWriter`: stores each generation of an `evolve` run on a background thread, in order, every generation queued since the last write in one transaction, so the coordinating worker never waits for the disk.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use evoflow::evolution::TradingProblem;
-use evoflow::storage::Storage;
+use evoflow::evolution::{KeyStats, TradingProblem};
+use evoflow::storage::{self, Storage};
 use evoflow::strategy::Genome;
 use evoflow_dataflows::GenerationReport;
 
 /// Reports waiting to be written; a full queue makes the coordinator wait (backpressure).
-const QUEUE: usize = 4;
+const QUEUE: usize = 64;
 
 enum Message {
     Generation(Box<GenerationReport<Genome>>),
@@ -79,18 +79,99 @@ fn write_all(
     inbox: Receiver<Message>,
 ) -> (Box<dyn Storage>, Option<anyhow::Error>) {
     let mut error = None;
-    for message in inbox {
-        match message {
-            Message::Finish => break,
-            Message::Generation(_) if error.is_some() => {}
-            Message::Generation(report) => {
-                match super::evolve::record_generation(store.as_mut(), run_id, &report, problem) {
-                    Ok(()) if log_checkpoints => eprintln!("checkpoint {}", report.checkpoint.generation),
-                    Ok(()) => {}
-                    Err(e) => error = Some(e),
+    let mut finished = false;
+    // The reports carry the time since the loop started; storage keeps each generation's own.
+    let mut loop_time = std::time::Duration::ZERO;
+    while !finished {
+        // Wait for one report, then take every one queued behind it: one transaction (one
+        // commit) stores them all, so a writer that fell behind catches up at once.
+        let Ok(first) = inbox.recv() else { break };
+        let mut reports = Vec::new();
+        for message in std::iter::once(first).chain(std::iter::from_fn(|| inbox.try_recv().ok())) {
+            match message {
+                Message::Finish => {
+                    finished = true;
+                    break;
+                }
+                Message::Generation(report) => reports.push(report),
+            }
+        }
+        if error.is_some() || reports.is_empty() {
+            continue;
+        }
+        let written = reports
+            .iter()
+            .map(|r| {
+                let wall = r.stats.elapsed.saturating_sub(loop_time);
+                loop_time = r.stats.elapsed;
+                generation_write(run_id, r, wall, problem)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .and_then(|batch| Ok(store.record_generations(&batch)?));
+        match written {
+            Ok(()) if log_checkpoints => {
+                for r in &reports {
+                    eprintln!("checkpoint {}", r.checkpoint.generation);
                 }
             }
+            Ok(()) => {}
+            Err(e) => error = Some(e),
         }
     }
     (store, error)
+}
+
+/// One generation as stored: its statistics, its individuals (with the key statistics that
+/// came with their fitness), its wall time `wall` and the checkpoint of the next generation.
+pub fn generation_write(
+    run_id: &str,
+    report: &GenerationReport<Genome>,
+    wall: std::time::Duration,
+    problem: &TradingProblem,
+) -> anyhow::Result<storage::GenerationWrite> {
+    let st = &report.stats;
+    let generation = st.generation as u32;
+    let stats = storage::GenerationRecord {
+        run_id: run_id.to_string(),
+        generation,
+        best: st.best.value(),
+        mean: st.mean,
+        std: st.std_dev,
+        diversity: st.distinct as f64 / report.population.len().max(1) as f64,
+        evaluations: st.evaluations,
+        cache_hits: st.cache_hits,
+        elapsed_ms: wall.as_millis() as u64,
+    };
+    let individuals: Vec<storage::IndividualRecord> = report
+        .population
+        .iter()
+        .map(|scored| {
+            let g = &scored.genome;
+            let params = problem.named_genes(g);
+            let genome_json = serde_json::to_string(&params)?;
+            let key = KeyStats::from_metrics(&scored.metrics);
+            Ok(storage::IndividualRecord {
+                run_id: run_id.to_string(),
+                generation,
+                seed_name: g.seed.clone(),
+                genome_hash: format!("{:016x}", g.stable_hash()),
+                genome_json,
+                fitness: scored.fitness.value(),
+                sharpe: key.sharpe,
+                return_pct: key.return_pct,
+                max_drawdown_pct: key.max_drawdown_pct,
+                num_trades: key.num_trades,
+            })
+        })
+        .collect::<Result<_, serde_json::Error>>()?;
+    let checkpoint = storage::Checkpoint {
+        run_id: run_id.to_string(),
+        generation: report.checkpoint.generation as u32,
+        payload: serde_json::to_vec(&report.checkpoint)?,
+    };
+    Ok(storage::GenerationWrite {
+        stats,
+        individuals,
+        checkpoint,
+    })
 }

@@ -10,6 +10,7 @@ pub mod health_cluster;
 pub mod indicator;
 pub mod market_args;
 pub mod report;
+pub mod runs;
 pub mod seeds;
 pub mod storage_args;
 pub mod sweep;
