@@ -133,7 +133,10 @@ fn all_backends(dir: &std::path::Path) -> (postgres_server::PgServer, Vec<(&'sta
     let server = postgres_server::PgServer::start();
     let url = server.database("bench");
     let mut configs: Vec<(&'static str, StorageConfig)> = configs(dir).into_iter().collect();
-    configs.push(("postgres", StorageConfig::postgres(PgUrl::parse(&url, "bench").unwrap())));
+    configs.push((
+        "postgres",
+        StorageConfig::postgres(PgUrl::parse(&url, "bench").unwrap()),
+    ));
     (server, configs)
 }
 
