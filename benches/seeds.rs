@@ -8,7 +8,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use evoflow::backtest::{BacktestConfig, BacktestContext};
 use evoflow::market::{sample::load_sample, FundingRates, MarketData};
 use evoflow::seeds::all_seeds;
-use evoflow::strategy::{lookup, Strategy};
+use evoflow::seeds::lookup;
+use evoflow::strategy::Strategy;
 
 /// BENCH DATA: deterministic AR(1) funding every 8 hours over the bars' span.
 fn synthetic_funding(d: &MarketData) -> FundingRates {

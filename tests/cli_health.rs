@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use evoflow::market::sample::load_sample;
-use evoflow::storage::{lock_path_for, open_storage, OpenMode, StorageConfig, TimeRange};
+use evoflow::storage::{lock_path_for, open_storage, OpenMode, StorageConfig, TimeRange, WriterLock};
 use serde_json::Value;
 
 fn health(args: &[&str]) -> (Output, Value) {
@@ -139,9 +139,14 @@ fn held_by_another_writer_is_degraded() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("evoflow.duckdb");
     open_storage(&StorageConfig::local(&db), OpenMode::ReadWrite).unwrap();
-    // A lock held from another host is never taken over.
-    let me = "coordinator-host:4242";
-    std::fs::write(lock_path_for(&db), format!("{me}\n")).unwrap();
+    // This test process holds the writer lock, as a running coordinator would.
+    let held = WriterLock::acquire(&db).unwrap();
+    let me = std::fs::read_to_string(lock_path_for(&db))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     let (out, report) = health(&["--db", db.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(report["status"], "degraded", "{report:#}");
@@ -149,5 +154,7 @@ fn held_by_another_writer_is_degraded() {
         .as_str()
         .unwrap()
         .contains(&format!("in use by {me}")));
-    std::fs::remove_file(lock_path_for(&db)).unwrap();
+    drop(held);
+    let (out, report) = health(&["--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
 }

@@ -1,4 +1,4 @@
-//! docker-compose.yml end to end: images built here, a 3-process evolution whose hall of fame equals `-w 1`.
+//! docker-compose.yml end to end: images built here, a 3-process evolution whose hall of fame equals `-w 1`, a killed container the cluster heals by itself, a disconnected one that stops the others and, reconnected, completes the run identically.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -25,6 +25,29 @@ const FLAGS: [&str; 13] = [
     "3",
     "--json",
 ];
+
+/// A longer evolution (all families, 300 generations; about 7 s on one local worker), so that a
+/// container is killed or cut off mid-run; `--run-id ID --resume-if-exists` is the supervisor's
+/// command of docker-compose.yml.
+fn long_flags(id: &'static str) -> Vec<&'static str> {
+    vec![
+        "--data",
+        "sample:goog-1d",
+        "--population",
+        "64",
+        "--generations",
+        "300",
+        "--seed",
+        "11",
+        "--min-trades",
+        "3",
+        "--json",
+        "--log-checkpoints",
+        "--run-id",
+        id,
+        "--resume-if-exists",
+    ]
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -148,13 +171,13 @@ impl Drop for Project {
     }
 }
 
-/// `docker inspect` of a container: (running, exit code).
+/// `docker inspect` of a container: (running or restarting, exit code).
 fn state(id: &str) -> (bool, i64) {
-    let out = output(Command::new("docker").args(["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", id]));
+    let out = output(Command::new("docker").args(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id]));
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace();
     (
-        it.next() == Some("true"),
+        it.next() != Some("exited"),
         it.next().and_then(|c| c.parse().ok()).unwrap_or(-1),
     )
 }
@@ -182,10 +205,21 @@ fn answer(v: &Value) -> Value {
 }
 
 fn local_answer(dir: &Path) -> Value {
+    local_answer_of(dir, &FLAGS)
+}
+
+/// `-w 1` of `flags` on a local database (without the supervisor flags, which change nothing).
+fn local_answer_of(dir: &Path, flags: &[&str]) -> Value {
     let db = dir.join("local.duckdb");
+    let _ = std::fs::remove_file(&db);
+    let flags: Vec<&str> = flags
+        .iter()
+        .copied()
+        .filter(|f| *f != "--resume-if-exists" && *f != "--log-checkpoints")
+        .collect();
     let out = Command::new(BIN)
         .arg("evolve")
-        .args(FLAGS)
+        .args(flags)
         .args(["-w", "1", "--storage", "local", "--db"])
         .arg(&db)
         .env_remove("EVOFLOW_STORAGE")
@@ -239,28 +273,108 @@ fn container_logs(id: &str) -> String {
     )
 }
 
+/// Waits until container `id` has logged `checkpoint N` (N >= `n`), failing after 180 s.
+fn wait_checkpoint(project: &Project, id: &str, n: u64) {
+    let start = Instant::now();
+    while checkpoints(&container_logs(id)).last().is_none_or(|&c| c < n) {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "no checkpoint {n} after 180 s; logs:\n{}",
+            project.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The numbers of the `checkpoint N` lines in `logs`, in order.
+fn checkpoints(logs: &str) -> Vec<u64> {
+    logs.lines()
+        .filter_map(|l| l.trim().strip_prefix("checkpoint ")?.trim().parse().ok())
+        .collect()
+}
+
+/// `docker inspect` field `format` of container `id`.
+fn inspect(id: &str, format: &str) -> String {
+    let out = output(Command::new("docker").args(["inspect", "-f", format, id]));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// evoflow-0's stdout parsed as the run's JSON result.
+fn result_of(id: &str) -> Value {
+    let out = output(Command::new("docker").args(["logs", id]));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "evoflow-0's stdout is not one JSON result ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
 #[test]
-fn network_disconnect_stops_the_others_with_a_clear_error() {
+fn a_killed_container_is_restarted_and_the_cluster_ends_identically() {
     require_docker();
     build_images();
-    // Long enough to be mid-run when cut off; no restart, so the first exit is the one seen.
-    let mut flags = FLAGS.to_vec();
-    flags[7] = "100000";
-    flags.push("--log-checkpoints");
+    let flags = long_flags("heal");
+    let project = Project::new("heal", &flags, "");
+    project.run(&["up", "-d", "evoflow-0", "evoflow-1", "evoflow-2"]);
+    let ids: Vec<String> = (0..3).map(|p| project.container(&format!("evoflow-{p}"))).collect();
+    wait_checkpoint(&project, &ids[0], 20);
+    // A crash as Docker sees one: the container's process dies by SIGKILL from outside (a
+    // `docker kill` would count as a manual stop, which restart policies ignore).
+    let pid = inspect(&ids[1], "{{.State.Pid}}");
+    let before = checkpoints(&container_logs(&ids[0])).len();
+    assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+    let killed = Instant::now();
+    // Recovery: until evoflow-0 (restarted after losing its peer) stores its next generation.
+    let mut recovery = None;
+    let code = loop {
+        let (running, code) = state(&ids[0]);
+        let restarts: u64 = inspect(&ids[0], "{{.RestartCount}}").parse().unwrap_or(0);
+        if recovery.is_none() && restarts > 0 && checkpoints(&container_logs(&ids[0])).len() > before {
+            recovery = Some(killed.elapsed());
+        }
+        if !running && restarts > 0 {
+            break code;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(300),
+            "the cluster did not finish within 300 s of the kill; logs:\n{}",
+            project.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let recovery = recovery.expect("evoflow-0 stored a generation after its restart");
+    eprintln!(
+        "recovery: {:.1} s from the kill of evoflow-1 to the next stored generation",
+        recovery.as_secs_f64()
+    );
+    assert_eq!(code, 0, "evoflow-0 exited {code}; logs:\n{}", project.logs());
+    for (p, id) in ids.iter().enumerate() {
+        let restarts: u64 = inspect(id, "{{.RestartCount}}").parse().unwrap_or(0);
+        assert!(restarts >= 1, "evoflow-{p} was not restarted");
+    }
+    for (p, id) in ids.iter().enumerate().skip(1) {
+        assert_eq!(wait_exit(&project, id, Duration::from_secs(60)), 0, "evoflow-{p}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        answer(&result_of(&ids[0])),
+        local_answer_of(dir.path(), &flags),
+        "the healed cluster differs from -w 1"
+    );
+}
+
+#[test]
+fn network_disconnect_stops_the_others_with_a_clear_error_and_reconnected_the_run_completes() {
+    require_docker();
+    build_images();
+    // No restart, so the first exit is the one seen; the same containers are started again
+    // once the network is back (what restart: on-failure does by itself).
+    let flags = long_flags("net");
     let project = Project::new("net", &flags, "    restart: \"no\"\n");
     project.run(&["up", "-d", "evoflow-0", "evoflow-1", "evoflow-2"]);
     let ids: Vec<String> = (0..3).map(|p| project.container(&format!("evoflow-{p}"))).collect();
-    // Mid-run: process 0 has stored a few generations.
-    let start = Instant::now();
-    while !container_logs(&ids[0]).contains("checkpoint 3") {
-        assert!(
-            start.elapsed() < Duration::from_secs(180),
-            "no checkpoint 3 after 180 s; logs:\n{}",
-            project.logs()
-        );
-        assert!(state(&ids[0]).0, "evoflow-0 stopped early; logs:\n{}", project.logs());
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_checkpoint(&project, &ids[0], 20);
     let network = format!("{}_evoflow", project.name);
     let cut = Instant::now();
     let out = output(Command::new("docker").args(["network", "disconnect", "-f", &network, &ids[2]]));
@@ -281,4 +395,23 @@ fn network_disconnect_stops_the_others_with_a_clear_error() {
             "evoflow-{p} stopped without a clear error:\n{logs}"
         );
     }
+    let code = wait_exit(&project, &ids[2], Duration::from_secs(60));
+    assert_ne!(code, 0, "the cut-off evoflow-2 exited 0");
+    let out = output(Command::new("docker").args(["network", "connect", &network, &ids[2]]));
+    assert!(
+        out.status.success(),
+        "connect: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same containers, the same commands: they resume from the last stored checkpoint.
+    let out = output(Command::new("docker").args(["start", &ids[0], &ids[1], &ids[2]]));
+    assert!(out.status.success(), "start: {}", String::from_utf8_lossy(&out.stderr));
+    let code = wait_exit(&project, &ids[0], Duration::from_secs(300));
+    assert_eq!(code, 0, "evoflow-0 after reconnecting: {}", project.logs());
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        answer(&result_of(&ids[0])),
+        local_answer_of(dir.path(), &flags),
+        "the reconnected cluster differs from -w 1"
+    );
 }

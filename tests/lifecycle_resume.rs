@@ -1,4 +1,4 @@
-//! Run lifecycle with real processes: SIGKILL then the plain `--resume ID`, SIGTERM stops with status interrupted and 128+15, `--resume-if-exists` is idempotent.
+//! Run lifecycle with real processes: SIGKILL then the plain `--resume ID` ends as uninterrupted, a differing plan flag is refused, stale writer locks are taken over and live ones refused.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -150,4 +150,85 @@ fn a_differing_plan_flag_on_resume_is_refused_naming_both_values() {
         stderr.contains("--population 30") && stderr.contains("--population 24"),
         "{stderr}"
     );
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_lock_file_naming_this_host_and_a_live_pid_but_held_by_no_one_is_taken_over() {
+    // What a container restarted with the same hostname and pid finds: the lock file of its
+    // dead predecessor, naming a pid that is alive (here: this test's own).
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.duckdb");
+    let lock = evoflow::storage::lock_path_for(&db);
+    std::fs::write(
+        &lock,
+        format!("{}:{}\nboot_id old\nstarted 1\n", this_host(), std::process::id()),
+    )
+    .unwrap();
+    let mut args = plan_args(&db);
+    args.extend(["--run-id", "l"].map(String::from));
+    answer(&run(&args));
+    assert_eq!(status_of(&db, "l"), "completed");
+    assert!(!lock.exists(), "the writer removes its lock when it ends");
+}
+
+#[test]
+fn a_live_writer_is_still_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.duckdb");
+    let held = evoflow::storage::WriterLock::acquire(&db).unwrap();
+    let out = run(&plan_args(&db));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a second writer ran: {stderr}");
+    assert!(
+        stderr.contains(&format!("in use by {}:{}", this_host(), std::process::id())),
+        "{stderr}"
+    );
+    drop(held);
+    answer(&run(&plan_args(&db)));
+}
+
+#[test]
+fn the_plain_resume_restores_the_funding_file_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // A funding rate every 8 hours from 2000 to 2030 (epoch seconds), varying by the hour.
+    let funding = dir.path().join("funding.csv");
+    let mut text = String::from("timestamp,rate\n");
+    let mut t: i64 = 946_684_800;
+    let mut i = 0i64;
+    while t < 1_893_456_000 {
+        text.push_str(&format!("{t},{}\n", ((i % 7) - 3) as f64 * 1e-5));
+        t += 8 * 3600;
+        i += 1;
+    }
+    std::fs::write(&funding, text).unwrap();
+    let with_funding = |db: &Path| {
+        let mut args = plan_args(db);
+        args.extend(["--funding".to_string(), funding.display().to_string()]);
+        args
+    };
+    let uninterrupted = answer(&run(&with_funding(&dir.path().join("full.duckdb"))));
+    let db = dir.path().join("f.duckdb");
+    let mut args = with_funding(&db);
+    args.extend(["--run-id", "fund", "--log-checkpoints"].map(String::from));
+    let mut child = Guard(
+        Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap() == "checkpoint 2"), "no checkpoint 2");
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    // Only the run id: the bars and the funding file come from the stored plan.
+    assert_eq!(answer(&run(&plain_resume(&db, "fund"))), uninterrupted);
 }

@@ -94,8 +94,23 @@ pub fn stop_reason(config: &GaConfig, best_history: &[Fitness]) -> Option<StopRe
 }
 
 impl<G: Genome> Checkpoint<G> {
-    /// Checks that this checkpoint can continue under `config`.
+    /// Checks that this checkpoint can continue under `config`: [`Checkpoint::check_compatible`]
+    /// and generations left to run (else [`ResumeError::AlreadyFinished`]).
     pub fn check_resumable(&self, config: &GaConfig) -> Result<(), ResumeError> {
+        self.check_compatible(config)?;
+        if let Some(reason) = stop_reason(config, &self.best_history) {
+            return Err(ResumeError::AlreadyFinished {
+                generation: self.generation,
+                reason,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that this checkpoint was written by a run of `config` (population, seed and the
+    /// other fields that shape the result) and is consistent, whether or not its stopping
+    /// rule already holds.
+    pub fn check_compatible(&self, config: &GaConfig) -> Result<(), ResumeError> {
         config.validate()?;
         let old = &self.config;
         let mismatch = |field: &'static str, checkpoint: String, requested: String| {
@@ -169,12 +184,6 @@ impl<G: Genome> Checkpoint<G> {
                 self.hall_of_fame.len(),
                 config.hall_of_fame
             )));
-        }
-        if let Some(reason) = stop_reason(config, &self.best_history) {
-            return Err(ResumeError::AlreadyFinished {
-                generation: self.generation,
-                reason,
-            });
         }
         Ok(())
     }

@@ -242,6 +242,9 @@ where
 {
     let (evolution, start) = Evolution::start(&*problem, config, resume)?;
     let is_selector = scope.index() == 0;
+    // A resumed run whose stopping rule already holds runs no generation: the selector ends
+    // it on round 0's votes, so every worker of every process ends cleanly with its reason.
+    let finished_at_start = if is_selector { evolution.finished() } else { None };
     let mut selector_state = if is_selector { Some(evolution) } else { None };
     // The generation of the loop's round 0 (only the selector's matters: it reads the votes).
     let first_generation = start.generation;
@@ -259,7 +262,7 @@ where
             let mut capability = Some(capability);
             move |output| {
                 if let Some(capability) = capability.take() {
-                    if let Some(start) = first.take() {
+                    if let Some(start) = first.take().filter(|_| finished_at_start.is_none()) {
                         let routes = first_router.borrow_mut().route(&*first_problem, &start.population);
                         let mut session = output.session(&capability);
                         for ((slot, genome), route) in start.population.into_iter().enumerate().zip(routes) {
@@ -361,6 +364,8 @@ where
                     ),
                 >;
                 let mut pending: Pending<T, P::Genome> = BTreeMap::new();
+                // Set once the workers were told that the run ended.
+                let mut ended_sent = false;
                 move |(input, frontier), output| {
                     input.for_each_stamp(|capability, batches| {
                         for batch in batches {
@@ -398,6 +403,14 @@ where
                         // The round after the last: workers that voted on it before they
                         // learnt that the run ended (harmless; nothing more follows).
                         if evaluated.is_empty() {
+                            if let Some(stop) = finished_at_start.filter(|_| !ended_sent) {
+                                // Round 0 of a run that was over before it started.
+                                ended_sent = true;
+                                let mut session = output.session(&caps);
+                                for target in 0..workers {
+                                    session.give(Selected::Ended(Ended { target, stop }));
+                                }
+                            }
                             continue;
                         }
                         votes.sort_unstable();
@@ -444,6 +457,7 @@ where
                                 }
                             }
                             Some(stop) => {
+                                ended_sent = true;
                                 for target in 0..workers {
                                     session.give(Selected::Ended(Ended { target, stop }));
                                 }

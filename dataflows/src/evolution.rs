@@ -10,6 +10,7 @@ use crate::problem::Problem;
 use crate::report::{GenerationReport, GenerationStats, NicheCount, Scored};
 use crate::rng::Rng;
 use crate::selection::{breed, canonical_order};
+use crate::stop::StopReason;
 
 /// The initial population: slot `i` is `initial_genome(i, Rng::for_slot(seed, 0, i))`.
 pub fn initial_population<P: Problem>(problem: &P, config: &GaConfig) -> Vec<P::Genome> {
@@ -38,6 +39,12 @@ pub struct Start<G> {
 }
 
 impl<P: Problem> Evolution<P> {
+    /// Why the run is already over: a resumed checkpoint whose stopping rule holds (a complete
+    /// run, or one killed after its last checkpoint). `None` while generations remain.
+    pub fn finished(&self) -> Option<StopReason> {
+        stop_reason(&self.config, &self.best_history)
+    }
+
     /// Validates `config` (and `resume` against it) and returns the state with the first
     /// population to evaluate.
     pub fn start(
@@ -49,7 +56,7 @@ impl<P: Problem> Evolution<P> {
         let started = Instant::now();
         match resume {
             Some(checkpoint) => {
-                checkpoint.check_resumable(config)?;
+                checkpoint.check_compatible(config)?;
                 let evolution = Evolution {
                     config: config.clone(),
                     best_history: checkpoint.best_history,

@@ -215,6 +215,11 @@ impl<P: Problem> Connection<P> {
 
     /// [`Connection::run`], telling every process why the run ended ([`RunEnd::stop`]).
     ///
+    /// A `resume` checkpoint whose stopping rule already holds (a complete run) runs no
+    /// generation: `on_generation` is never called, every process ends with that rule's
+    /// reason, and [`RunEnd::result`] is `None` on the coordinator too (its caller holds the
+    /// checkpoint). This lets a supervisor start every process of a finished run again.
+    ///
     /// ```
     /// use std::sync::Arc;
     /// use evoflow_dataflows::{connect, toy::Sphere, ClusterConfig, GaConfig, StopReason, StopSignal};
@@ -249,8 +254,11 @@ impl<P: Problem> Connection<P> {
         F: FnMut(&GenerationReport<P::Genome>) + Send + 'static,
     {
         if let Some(checkpoint) = &resume {
-            checkpoint.check_resumable(&self.config)?;
+            checkpoint.check_compatible(&self.config)?;
         }
+        let over_at_start = resume
+            .as_ref()
+            .is_some_and(|c| crate::checkpoint::stop_reason(&self.config, &c.best_history).is_some());
         let Some((builders, others)) = self.network.take() else {
             return Err(DataflowError::NoResult);
         };
@@ -352,7 +360,7 @@ impl<P: Problem> Connection<P> {
             return Err(errors.swap_remove(index));
         }
         let stop = stop.ok_or(DataflowError::NoResult)?;
-        if !coordinator_process {
+        if !coordinator_process || over_at_start {
             return Ok(RunEnd { stop, result: None });
         }
         let result = result.ok_or(DataflowError::NoResult)?;

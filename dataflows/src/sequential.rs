@@ -69,6 +69,9 @@ where
     P: Problem,
     F: FnMut(&GenerationReport<P::Genome>),
 {
+    if let Some(checkpoint) = &resume {
+        checkpoint.check_resumable(config)?;
+    }
     let (mut evolution, start) = Evolution::start(problem, config, resume)?;
     let mut generation = start.generation;
     let mut population = start.population;

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use evoflow::backtest::{run_backtest, BacktestConfig, BacktestError, BacktestReport, Stats};
 use evoflow::market::format_timestamp_ms;
-use evoflow::strategy::{lookup, parse_param_assignments, resolve_params, Strategy, StrategyError};
+use evoflow::seeds::lookup;
+use evoflow::strategy::{parse_param_assignments, resolve_params, Strategy, StrategyError};
 
 use super::market_args::MarketArgs;
 use super::UsageError;

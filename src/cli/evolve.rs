@@ -8,16 +8,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use evoflow::backtest::BacktestConfig;
 use evoflow::evolution::{
-    hall_of_fame_report, select_families, split_point, BestStrategy, Constraints, EvolveSettings, Objective,
-    TradingProblem, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
+    BestStrategy, Constraints, EvolveSettings, Objective, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
 };
-use evoflow::run::RunRequest;
-use evoflow::storage::{self, OpenMode, Storage};
+use evoflow::run::{self, RunEnding, RunError, RunPlan, RunRequest, RunSummary, StoredBars};
+use evoflow::storage::{self, OpenMode};
 use evoflow::strategy::Genome;
-use evoflow_dataflows::{stop_reason, ClusterConfig, GaConfig, GenerationReport, StopReason, StopSignal};
+use evoflow_dataflows::{ClusterConfig, GaConfig, GenerationReport, StopSignal};
 use serde::Serialize;
 
-use super::generation_writer::GenerationWriter;
 use super::market_args::MarketArgs;
 use super::storage_args::StorageArgs;
 use super::UsageError;
@@ -199,93 +197,10 @@ impl EvolveArgs {
     }
 }
 
-/// What `--resume` continues: the run's stored settings (with the `--generations` given now)
-/// and its latest checkpoint, decoded and as stored.
-struct ResumedRun {
-    settings: EvolveSettings,
-    /// The stored status: a `Completed` run is only printed again.
-    status: storage::RunStatus,
-    checkpoint: evoflow_dataflows::Checkpoint<Genome>,
-    checkpoint_payload: Vec<u8>,
-}
-
-/// Reads run `id` to resume from storage, opened read-only (process 0 opens it for writing
-/// only once every process has connected), and checks that this process was started for it:
-/// the same market data (of fingerprint `data_fingerprint`), and with several processes the
-/// flags of the original run.
-fn read_resumed_run(
-    config: &storage::StorageConfig,
-    id: &str,
-    request: &RunRequest,
-    data_fingerprint: &str,
-    cluster: &ClusterConfig,
-) -> anyhow::Result<ResumedRun> {
-    let s = match storage::open_storage(config, OpenMode::ReadOnly) {
-        Err(storage::StorageError::NotFound { path, .. }) => {
-            return Err(UsageError(format!(
-                "--resume {id}: no such run ({} does not exist)",
-                path.display()
-            ))
-            .into())
-        }
-        opened => opened?,
-    };
-    let record = s
-        .get_run(id)?
-        .ok_or_else(|| UsageError(format!("--resume {id}: no such run in {}", s.location().display())))?;
-    let stored: EvolveSettings = serde_json::from_str(&record.config_json)
-        .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
-    let stored = request
-        .resume_plan(&stored)
-        .map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
-    stored
-        .validate()
-        .map_err(|e| UsageError(format!("--resume {id}: {e}")))?;
-    if cluster.processes > 1 && stored != request.settings {
-        // The other processes build their problem from their own flags: they must match.
-        return Err(UsageError(format!(
-            "--resume {id} with several processes: give every process the flags of the original run (only \
-             --generations may change); stored configuration: {}",
-            record.config_json
-        ))
-        .into());
-    }
-    if data_fingerprint != record.data_fingerprint {
-        return Err(UsageError(format!(
-            "--resume {id}: the market data differs from the run's ({}); pass the same --data",
-            stored.data
-        ))
-        .into());
-    }
-    if record.code_version != evoflow::BUILD {
-        eprintln!(
-            "warning: run {id} was started by evoflow {} and resumes with {}: if the change touched how strategies \
-             are scored, the resumed run will not match an uninterrupted one",
-            record.code_version,
-            evoflow::BUILD
-        );
-    }
-    let stored_checkpoint = s
-        .read_checkpoint(id, None)?
-        .ok_or_else(|| UsageError(format!("--resume {id}: the run has no checkpoint")))?;
-    let checkpoint = serde_json::from_slice(&stored_checkpoint.payload).with_context(|| {
-        format!(
-            "run {id}: checkpoint of generation {} is unreadable",
-            stored_checkpoint.generation
-        )
-    })?;
-    Ok(ResumedRun {
-        settings: stored,
-        status: record.status,
-        checkpoint,
-        checkpoint_payload: stored_checkpoint.payload,
-    })
-}
-
 /// Every family keeps at least this share of the population (niche protection).
 const MIN_NICHE_SHARE: f64 = 0.02;
 
-/// Runs `evoflow evolve`.
+/// Runs `evoflow evolve`: flags → a validated [`RunPlan`] → [`RunPlan::execute`], then prints.
 pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let cluster = args.cluster()?;
@@ -296,18 +211,27 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     let writes = coordinator && !args.no_store;
     let resume_id = match (&args.resume, &args.run_id, args.resume_if_exists) {
         (Some(id), _, _) => Some(id.clone()),
-        (None, Some(id), true) if writes && run_is_stored(&storage_config, id)? => Some(id.clone()),
+        (None, Some(id), true) if writes && run::run_is_stored(&storage_config, id).map_err(usage)? => Some(id.clone()),
         _ => None,
     };
     // A resume without data flags reads the run's own data (its stored plan names it).
     let no_data_flags = args.market.data.is_none() && args.market.symbol.is_none();
     if let (Some(id), true, true) = (&resume_id, writes, no_data_flags) {
-        restore_data_flags(&mut args.market, &storage_config, id)?;
+        // Not stored: read_resumed_run reports it.
+        if let Some(stored) = run::stored_data_source(&storage_config, id).map_err(usage)? {
+            match stored.bars {
+                StoredBars::Series { symbol, timeframe } => {
+                    args.market.symbol = Some(symbol);
+                    args.market.timeframe = Some(timeframe);
+                }
+                StoredBars::Source(data) => args.market.data = Some(data),
+            }
+            if args.market.funding.is_none() {
+                args.market.funding = stored.funding.map(PathBuf::from);
+            }
+        }
     }
-    // Every process reads its market data before it connects to the others, and process 0
-    // opens storage for writing only once all of them have connected: DuckDB lets no process
-    // read a file while another writes it, so this lets the processes of one host read their
-    // data from the local database that process 0 then writes the run to.
+    // Every process reads its market data before it connects to the others.
     let data = args
         .market
         .load_from(Some(evoflow::market::sample::DEFAULT_SAMPLE), Some(&storage_config))?;
@@ -321,128 +245,48 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         .resume
         .clone()
         .or(args.run_id.clone())
-        .unwrap_or_else(|| default_run_id(settings.ga.seed));
+        .unwrap_or_else(|| run::default_run_id(settings.ga.seed));
 
     let fingerprint = storage::market_fingerprint(&data);
     let request = RunRequest {
         settings: settings.clone(),
-        given: evoflow::run::given_flags(std::env::args()),
+        given: run::given_flags(std::env::args()),
     };
     let resumed = match &resume_id {
-        Some(id) if writes => Some(read_resumed_run(&storage_config, id, &request, &fingerprint, &cluster)?),
+        Some(id) if writes => {
+            Some(run::read_resumed_run(&storage_config, id, &request, &fingerprint, cluster.processes).map_err(usage)?)
+        }
         _ => None,
     };
     if let Some(r) = &resumed {
-        settings = r.settings.clone();
-    }
-
-    let selection = select_families(&settings.seeds, &data)?;
-    if coordinator && !args.json {
-        for w in &selection.warnings {
+        if let Some(w) = &r.warning {
             eprintln!("warning: {w}");
         }
+        settings = r.settings.clone();
     }
-    let split = split_point(data.bars.len(), settings.test_fraction)?;
-    let train = Arc::new(data.slice(0..split));
-    let problem = Arc::new(TradingProblem::new(
-        selection.families.clone(),
-        train,
-        settings.objective,
-        settings.constraints,
-        settings.backtest,
-    )?);
-    let finish = Finish {
-        args: &args,
-        run_id: &run_id,
-        problem: &problem,
-        data: &data,
-        split,
-        started,
-    };
-
-    // A run that reached its stopping rule before it printed its result (killed after its last
-    // checkpoint), or a completed one: its result is its last checkpoint's hall of fame.
-    if let Some(r) = resumed
-        .as_ref()
-        .filter(|r| stop_reason(&r.settings.ga, &r.checkpoint.best_history).is_some())
-    {
-        let mut store = if r.status == storage::RunStatus::Completed {
-            None
-        } else {
-            let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
-            s.claim_writer()?;
-            Some(s)
-        };
-        let reader = storage::open_storage(&storage_config, OpenMode::ReadOnly);
-        let generations = match store.as_ref() {
-            Some(s) => s.read_generations(&run_id)?,
-            None => reader?.read_generations(&run_id)?,
-        };
-        let evaluations = generations.iter().map(|g| g.evaluations).sum();
-        let cache_hits = generations.iter().map(|g| g.cache_hits).sum();
-        let entries: Vec<(Genome, f64)> = r
-            .checkpoint
-            .hall_of_fame
-            .iter()
-            .map(|e| (e.genome.clone(), e.fitness.value()))
-            .collect();
-        return finish.complete(
-            store.as_mut(),
-            &entries,
-            r.checkpoint.generation,
-            evaluations,
-            cache_hits,
-        );
-    }
-
     // Installed before connecting, so that a signal while the processes connect stops the run
     // after its first generation instead of killing this process (a second signal exits at once).
     let stop = StopSignal::on_termination_signals().context("installing the SIGINT/SIGTERM handlers")?;
-    let connection = evoflow_dataflows::connect(Arc::clone(&problem), &settings.ga, &cluster)?.stop_on(stop);
-    let mut store: Option<Box<dyn Storage>> = None;
-    if writes {
-        let mut s = storage::open_storage(&storage_config, OpenMode::ReadWrite)?;
-        s.claim_writer()?;
-        match &resumed {
-            // The checkpoint was read before this process held the storage: it must still be
-            // the run's latest.
-            Some(r) => {
-                let latest = s.read_checkpoint(&run_id, None)?;
-                if latest.as_ref().map(|c| &c.payload) != Some(&r.checkpoint_payload) {
-                    anyhow::bail!(
-                        "--resume {run_id}: the run's checkpoint changed while this process started (is another \
-                         process resuming it?)"
-                    );
-                }
-                // An interrupted or crashed run is running again.
-                s.finish_run(&run_id, storage::RunStatus::Running, now_ms())?;
-            }
-            None => s.create_run(&storage::RunRecord {
-                run_id: run_id.clone(),
-                config_json: serde_json::to_string(&settings)?,
-                seed: settings.ga.seed,
-                data_fingerprint: fingerprint.clone(),
-                code_version: evoflow::BUILD.to_string(),
-                status: storage::RunStatus::Running,
-                started_at_ms: now_ms(),
-                ended_at_ms: None,
-            })?,
-        }
-        store = Some(s);
-    }
-    let resume = resumed.map(|r| r.checkpoint);
-
-    let progress = if coordinator && !args.json {
-        Some(progress_bar(settings.ga.generations))
-    } else {
-        None
+    let data = Arc::new(data);
+    let plan = RunPlan {
+        run_id: run_id.clone(),
+        settings,
+        data: Arc::clone(&data),
+        fingerprint,
+        cluster,
+        storage: (!args.no_store).then(|| storage_config.clone()),
+        resumed,
+        log_checkpoints: args.log_checkpoints,
+        stop,
     };
-    let writer = store
-        .map(|s| GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), args.log_checkpoints))
-        .transpose()
-        .context("starting the storage writer thread")?;
+    let prepared = plan.prepare().map_err(usage)?;
+    if coordinator && !args.json {
+        for w in &prepared.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let progress = (coordinator && !args.json).then(|| progress_bar(plan.settings.ga.generations));
     let callback = {
-        let sender = writer.as_ref().map(GenerationWriter::sender);
         let progress = progress.clone();
         let loop_start = Instant::now();
         let mut rate = EvaluationRate::default();
@@ -456,181 +300,70 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
                     report.stats.mean,
                 ));
             }
-            if let Some(sender) = &sender {
-                sender.send(report);
-            }
         }
     };
-
-    let end = connection.execute(resume, callback);
+    let ending = plan.execute(&prepared, callback);
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
-    // Every generation the dataflow reported is written before anything else happens.
-    let (mut store, write_error) = match writer.map(GenerationWriter::finish) {
-        Some((s, e)) => (Some(s), e),
-        None => (None, None),
-    };
-    let end = match end {
-        Ok(o) => o,
-        Err(e) => {
-            let e = anyhow::Error::from(e);
-            mark_failed(&mut store, &run_id, &e);
-            return Err(e);
+    match ending.map_err(usage)? {
+        RunEnding::Completed(summary) => {
+            if let (Some(path), false) = (&args.report, args.no_store) {
+                let s = storage::open_storage(&storage_config, OpenMode::ReadOnly)?;
+                super::report::write_run_report(s.as_ref(), &run_id, &data, path, None, evoflow::report::DEFAULT_TOP)
+                    .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
+            }
+            print_result(&args, &summary, started.elapsed().as_secs_f64())
         }
-    };
-    if let Some(e) = write_error {
-        let e = e.context("writing the run to storage");
-        mark_failed(&mut store, &run_id, &e);
-        return Err(e);
-    }
-    if let (StopReason::Interrupted { signal }, Some(code)) = (&end.stop, end.exit_code()) {
-        // The last completed generation's checkpoint is stored (the writer drained above).
-        mark(&mut store, &run_id, storage::RunStatus::Interrupted);
-        drop(store);
-        if coordinator {
-            let generation = end
-                .result
-                .as_ref()
-                .and_then(|r| r.stats.last())
-                .map(|s| s.generation + 1);
-            eprintln!(
-                "interrupted by signal {signal} after {} generations; `evoflow evolve --resume {run_id}` continues it",
-                generation.unwrap_or(0)
-            );
+        RunEnding::Interrupted {
+            signal,
+            generations,
+            exit_code,
+        } => {
+            if coordinator {
+                eprintln!(
+                    "interrupted by signal {signal} after {generations} generations; `evoflow evolve --resume {run_id}` \
+                     continues it"
+                );
+            }
+            std::process::exit(exit_code);
         }
-        std::process::exit(code);
+        RunEnding::Worker(_) => Ok(()),
     }
-    let result = match end.result {
-        None => return Ok(()),
-        Some(result) => result,
-    };
-
-    let entries: Vec<(Genome, f64)> = result
-        .hall_of_fame
-        .iter()
-        .map(|e| (e.genome.clone(), e.fitness.value()))
-        .collect();
-    let evaluations: u64 = result.stats.iter().map(|s| s.evaluations).sum();
-    let cache_hits: u64 = result.stats.iter().map(|s| s.cache_hits).sum();
-    let generations = result.stats.last().map(|s| s.generation + 1).unwrap_or(0);
-    finish.complete(store.as_mut(), &entries, generations, evaluations, cache_hits)
 }
 
-/// Sets the data flags to those of stored run `id` (as its plan's data label names them);
-/// a run that is not stored is left to [`read_resumed_run`] to report.
-fn restore_data_flags(
-    market: &mut super::market_args::MarketArgs,
-    config: &storage::StorageConfig,
-    id: &str,
-) -> anyhow::Result<()> {
-    let record = match storage::open_storage(config, OpenMode::ReadOnly) {
-        Err(storage::StorageError::NotFound { .. }) => return Ok(()),
-        opened => opened?.get_run(id)?,
-    };
-    let Some(record) = record else { return Ok(()) };
-    let stored: EvolveSettings = serde_json::from_str(&record.config_json)
-        .with_context(|| format!("run {id}: stored configuration is unreadable"))?;
-    match stored.data.strip_prefix("storage:").and_then(|st| st.split_once('/')) {
-        Some((symbol, timeframe)) => {
-            market.symbol = Some(symbol.to_string());
-            market.timeframe = Some(timeframe.to_string());
-        }
-        None => market.data = Some(stored.data),
+/// A run error as the CLI reports it: the user's input exits 2.
+fn usage(e: RunError) -> anyhow::Error {
+    if e.is_bad_input() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+/// Prints a completed run's result: the `--json` object or the table.
+fn print_result(args: &EvolveArgs, summary: &RunSummary, elapsed_s: f64) -> anyhow::Result<()> {
+    if args.json {
+        let out = JsonOutput {
+            run_id: &summary.run_id,
+            generations: summary.generations,
+            evaluations: summary.evaluations,
+            cache_hits: summary.cache_hits,
+            elapsed_s,
+            best: &summary.best,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_table(
+            &summary.run_id,
+            summary.generations,
+            summary.evaluations,
+            summary.cache_hits,
+            elapsed_s,
+            &summary.best,
+        );
     }
     Ok(())
-}
-
-/// Whether run `id` is stored (a missing database holds no run).
-fn run_is_stored(config: &storage::StorageConfig, id: &str) -> anyhow::Result<bool> {
-    match storage::open_storage(config, OpenMode::ReadOnly) {
-        Err(storage::StorageError::NotFound { .. }) => Ok(false),
-        opened => Ok(opened?.get_run(id)?.is_some()),
-    }
-}
-
-/// What the end of a run needs to store and print its result.
-struct Finish<'a> {
-    args: &'a EvolveArgs,
-    run_id: &'a str,
-    problem: &'a TradingProblem,
-    data: &'a evoflow::market::MarketData,
-    split: usize,
-    started: Instant,
-}
-
-impl Finish<'_> {
-    /// Scores the hall of fame on train and test data, stores it and marks the run completed
-    /// (when `store` is given), and prints the result.
-    fn complete(
-        &self,
-        store: Option<&mut Box<dyn Storage>>,
-        entries: &[(Genome, f64)],
-        generations: u64,
-        evaluations: u64,
-        cache_hits: u64,
-    ) -> anyhow::Result<()> {
-        let run_id = self.run_id;
-        let best = hall_of_fame_report(self.problem, entries, self.data, self.split)?;
-        if let Some(s) = store {
-            let records: Vec<storage::HallOfFameRecord> = best
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    Ok(storage::HallOfFameRecord {
-                        run_id: run_id.to_string(),
-                        rank: i as u32 + 1,
-                        seed_name: b.seed.clone(),
-                        genome_json: serde_json::to_string(&b.params)?,
-                        fitness: b.fitness,
-                        train_stats_json: serde_json::to_string(&b.train)?,
-                        test_stats_json: serde_json::to_string(&b.test)?,
-                    })
-                })
-                .collect::<Result<_, serde_json::Error>>()?;
-            s.complete_run(run_id, &records, now_ms())?;
-            if let Some(path) = &self.args.report {
-                super::report::write_run_report(
-                    s.as_ref(),
-                    run_id,
-                    self.data,
-                    path,
-                    None,
-                    evoflow::report::DEFAULT_TOP,
-                )
-                .with_context(|| format!("run {run_id} is stored; writing --report {}", path.display()))?;
-            }
-        }
-        let elapsed_s = self.started.elapsed().as_secs_f64();
-        if self.args.json {
-            let out = JsonOutput {
-                run_id,
-                generations,
-                evaluations,
-                cache_hits,
-                elapsed_s,
-                best: &best,
-            };
-            println!("{}", serde_json::to_string_pretty(&out)?);
-        } else {
-            print_table(run_id, generations, evaluations, cache_hits, elapsed_s, &best);
-        }
-        Ok(())
-    }
-}
-
-/// Marks the run failed with `error` (best effort: the run's own error is the one reported).
-fn mark_failed(store: &mut Option<Box<dyn Storage>>, run_id: &str, error: &anyhow::Error) {
-    if let Some(s) = store.as_mut() {
-        let _ = s.fail_run(run_id, &format!("{error:#}"), now_ms());
-    }
-}
-
-/// Stores the run's status (best effort: the run's own error is the one reported).
-fn mark(store: &mut Option<Box<dyn Storage>>, run_id: &str, status: storage::RunStatus) {
-    if let Some(s) = store.as_mut() {
-        let _ = s.finish_run(run_id, status, now_ms());
-    }
 }
 
 fn progress_bar(generations: u64) -> indicatif::ProgressBar {
@@ -660,17 +393,6 @@ impl EvaluationRate {
         self.evaluated += evaluations;
         self.evaluated as f64 / elapsed.as_secs_f64().max(1e-9)
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn default_run_id(seed: u64) -> String {
-    format!("run-{}-s{seed}", chrono::Utc::now().format("%Y%m%dT%H%M%S"))
 }
 
 fn fmt_opt(v: Option<f64>) -> String {

@@ -33,13 +33,18 @@ impl MarketArgs {
     }
 
     /// A short description of where the bars come from: `sample:NAME`, the path, or
-    /// `storage:SYMBOL/TIMEFRAME`.
+    /// `storage:SYMBOL/TIMEFRAME`, followed by ` --funding PATH` when funding rates are given
+    /// (what a run stores as its data source; [`evoflow::run::StoredData::parse`] reads it).
     pub fn label(&self, default_sample: Option<&str>) -> String {
-        match (&self.symbol, &self.timeframe, &self.data, default_sample) {
+        let bars = match (&self.symbol, &self.timeframe, &self.data, default_sample) {
             (Some(s), Some(t), _, _) => format!("storage:{s}/{t}"),
             (_, _, Some(d), _) => d.clone(),
             (_, _, None, Some(s)) => format!("sample:{s}"),
             _ => String::new(),
+        };
+        match &self.funding {
+            Some(f) => format!("{bars}{}{}", evoflow::run::FUNDING_SEPARATOR, f.display()),
+            None => bars,
         }
     }
 

@@ -4,7 +4,6 @@ pub mod backtest;
 pub mod data;
 pub mod data_fetch;
 pub mod evolve;
-pub mod generation_writer;
 pub mod health;
 pub mod health_cluster;
 pub mod indicator;
@@ -36,6 +35,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             || e.downcast_ref::<evoflow_dataflows::DataflowError>()
                 .is_some_and(|d| d.is_usage_error())
             || e.downcast_ref::<StorageError>().is_some_and(StorageError::is_bad_input)
+            || e.downcast_ref::<evoflow::run::RunError>()
+                .is_some_and(evoflow::run::RunError::is_bad_input)
             || e.downcast_ref::<evoflow::fetch::FetchError>()
                 .is_some_and(evoflow::fetch::FetchError::is_bad_input)
             || e.downcast_ref::<evoflow::report::ReportError>()

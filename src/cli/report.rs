@@ -58,7 +58,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
                 ))
             })?,
     };
-    let data = load_run_data(storage.as_ref(), &source, args.funding.as_deref()).with_context(|| {
+    // The stored label names the funding file too (` --funding PATH`); --funding wins.
+    let (source, stored_funding) = match source.split_once(evoflow::run::FUNDING_SEPARATOR) {
+        Some((bars, funding)) => (bars.to_string(), Some(PathBuf::from(funding))),
+        None => (source, None),
+    };
+    let funding = args.funding.clone().or(stored_funding);
+    let data = load_run_data(storage.as_ref(), &source, funding.as_deref()).with_context(|| {
         format!(
             "reading the market data of run `{}` ({source}); pass --data to read it elsewhere",
             args.run_id

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use evoflow::strategy::lookup;
+use evoflow::seeds::lookup;
 use evoflow::sweep::{heatmap_csv, run_sweep, Constraint, GridAxis, SweepError, SweepSpec, DEFAULT_MAXIMIZE};
 
 use super::backtest::CostArgs;

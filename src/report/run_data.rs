@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use crate::backtest::{run_backtest, BacktestReport, Stats};
 use crate::evolution::{split_point, EvolveSettings};
 use crate::market::MarketData;
+use crate::seeds::lookup;
 use crate::storage::{market_fingerprint, GenerationRecord, HallOfFameRecord, RunRecord, Storage};
-use crate::strategy::{lookup, Strategy};
+use crate::strategy::Strategy;
 
 use super::error::ReportError;
 

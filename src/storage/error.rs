@@ -24,7 +24,7 @@ pub enum StorageError {
     #[error("{}: does not exist{hint}", path.display())]
     NotFound { path: PathBuf, hint: String },
     /// Another process holds the single-writer lock.
-    #[error("{}: in use by {holder} (one writer at a time; if that process is gone, remove {})", path.display(), lock.display())]
+    #[error("{}: in use by {holder} (one writer at a time: it holds {} with flock, which is released when that process ends)", path.display(), lock.display())]
     InUse {
         path: PathBuf,
         holder: String,

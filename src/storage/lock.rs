@@ -1,10 +1,17 @@
-//! The single-writer lock: a `<file>.lock` created with O_EXCL holding `host:pid`, with stale-lock recovery on the same host.
+//! The single-writer lock: `<file>.lock` held with `flock`, so the kernel (or the NFS server) releases it when its holder dies.
+//!
+//! The lock file's content (`host:pid`, boot id, process start time) only names the holder in
+//! error messages; whether the lock is held is the kernel's `flock` state, never the content.
+//! A lock file left by a dead writer (SIGKILL, a crashed container that comes back with the
+//! same hostname and pid 1) is therefore not a held lock, and the next writer takes it at once.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use super::fsutil::{hostname, pid_alive};
+use super::fsutil::hostname;
 use super::StorageError;
 
 /// The lock file that guards `path`: `path` with `.lock` appended.
@@ -23,42 +30,39 @@ pub fn read_holder(lock: &Path) -> Option<String> {
         .filter(|l| !l.is_empty())
 }
 
-/// A held single-writer lock; dropping it removes the lock file (only if it is still ours).
+/// A held single-writer lock. Dropping it removes the lock file and then releases the lock;
+/// the kernel releases it too if the process dies without dropping it.
 #[derive(Debug)]
 pub struct WriterLock {
     path: PathBuf,
-    content: String,
+    /// The open lock file: the `flock` lives as long as this descriptor.
+    _file: File,
 }
 
+/// Attempts at taking a lock whose file a releasing holder removed under us.
+const ATTEMPTS: usize = 8;
+
 impl WriterLock {
-    /// Takes the lock guarding `guarded` (its lock file is [`lock_path_for`]). A lock left by a
-    /// dead process on this host is removed and taken; a live holder, or one on another host,
-    /// gives [`StorageError::InUse`] naming `host:pid`.
+    /// Takes the lock guarding `guarded` (its lock file is [`lock_path_for`]) without
+    /// waiting. A lock file that no live process holds (its writer died) is taken over; a
+    /// live holder, in this process or another, on this host or another that shares the
+    /// file system, gives [`StorageError::InUse`] naming it.
     pub fn acquire(guarded: &Path) -> Result<WriterLock, StorageError> {
         let path = lock_path_for(guarded);
-        let host = hostname();
-        let pid = std::process::id();
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let content = format!("{host}:{pid}\nnonce {nonce}\n");
-        for attempt in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut file) => {
-                    file.write_all(content.as_bytes())
-                        .map_err(|e| StorageError::io(&path, &e))?;
-                    file.sync_all().map_err(|e| StorageError::io(&path, &e))?;
-                    return Ok(WriterLock { path, content });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = read_holder(&path).unwrap_or_else(|| "an unknown process".to_string());
-                    if attempt == 0 && is_stale(&holder, &host, pid) {
-                        // The holder died without cleaning up; its lock is ours to remove.
-                        let _ = std::fs::remove_file(&path);
-                        continue;
-                    }
-                    let holder = if holder == format!("{host}:{pid}") {
+        for _ in 0..ATTEMPTS {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| StorageError::io(&path, &e))?;
+            // SAFETY: `file` is an open descriptor for the duration of the call.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                let err = std::io::Error::last_os_error();
+                if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                    let holder = read_holder(&path).unwrap_or_else(|| "another process".to_string());
+                    let holder = if holder == own_holder() {
                         format!("{holder} (this process)")
                     } else {
                         holder
@@ -69,13 +73,28 @@ impl WriterLock {
                         lock: path,
                     });
                 }
-                Err(e) => return Err(StorageError::io(&path, &e)),
+                return Err(StorageError::io(&path, &err));
             }
+            // A releasing holder removes the file before it unlocks: a lock on a removed file
+            // guards nothing, so open the path again.
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let content = format!(
+                "{}\nboot_id {}\nstarted {}\n",
+                own_holder(),
+                boot_id(),
+                process_start_ticks()
+            );
+            file.set_len(0)
+                .and_then(|()| file.write_all(content.as_bytes()))
+                .and_then(|()| file.sync_all())
+                .map_err(|e| StorageError::io(&path, &e))?;
+            return Ok(WriterLock { path, _file: file });
         }
-        let holder = read_holder(&path).unwrap_or_else(|| "an unknown process".to_string());
         Err(StorageError::InUse {
             path: guarded.to_path_buf(),
-            holder,
+            holder: read_holder(&path).unwrap_or_else(|| "another process".to_string()),
             lock: path,
         })
     }
@@ -87,21 +106,44 @@ impl WriterLock {
     }
 }
 
-/// A lock is stale when it names this host and a process that no longer exists.
-fn is_stale(holder: &str, host: &str, own_pid: u32) -> bool {
-    let Some((h, p)) = holder.rsplit_once(':') else {
-        return false;
-    };
-    let Ok(pid) = p.trim().parse::<u32>() else { return false };
-    h == host && pid != own_pid && !pid_alive(pid)
-}
-
 impl Drop for WriterLock {
     fn drop(&mut self) {
-        if std::fs::read_to_string(&self.path).is_ok_and(|c| c == self.content) {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        // Removed while still locked: a process that opened the file meanwhile sees that the
+        // path no longer names its file and opens it again.
+        let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// `host:pid` of this process.
+fn own_holder() -> String {
+    format!("{}:{}", hostname(), std::process::id())
+}
+
+/// Whether `path` still names the open `file` (same device and inode).
+fn same_file(file: &File, path: &Path) -> bool {
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// This boot's id (Linux), written beside `host:pid` so that a reader can tell a holder of an
+/// earlier boot or container start from a live one.
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// This process's start time in clock ticks since boot (`/proc/self/stat` field 22).
+fn process_start_ticks() -> String {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after_name = s.rsplit_once(')')?.1;
+            after_name.split_whitespace().nth(19).map(str::to_string)
+        })
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 #[cfg(test)]
@@ -109,27 +151,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn second_writer_is_refused_and_stale_lock_recovered() {
+    fn a_live_writer_is_refused_and_a_released_lock_is_taken() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("x.duckdb");
         let first = WriterLock::acquire(&db).unwrap();
         let err = WriterLock::acquire(&db).unwrap_err().to_string();
         assert!(
-            err.contains("in use by") && err.contains(&format!(":{}", std::process::id())),
+            err.contains("in use by") && err.contains(&format!(":{} (this process)", std::process::id())),
             "{err}"
         );
         drop(first);
         assert!(!lock_path_for(&db).exists());
-        // A lock left by a process that no longer exists on this host is taken over.
-        std::fs::write(lock_path_for(&db), format!("{}:{}\n", hostname(), u32::MAX - 7)).unwrap();
         let again = WriterLock::acquire(&db).unwrap();
-        assert!(read_holder(again.path())
-            .unwrap()
-            .ends_with(&format!(":{}", std::process::id())));
-        drop(again);
-        // A lock held from another host is never taken over.
-        std::fs::write(lock_path_for(&db), "other-host:1\n").unwrap();
-        let err = WriterLock::acquire(&db).unwrap_err().to_string();
-        assert!(err.contains("in use by other-host:1"), "{err}");
+        let text = std::fs::read_to_string(again.path()).unwrap();
+        assert!(text.starts_with(&own_holder()), "{text}");
+        assert!(text.contains("boot_id ") && text.contains("started "), "{text}");
+    }
+
+    #[test]
+    fn a_lock_file_of_a_dead_writer_with_this_host_and_pid_is_taken_over() {
+        // What a container restarted with the same hostname and pid finds: its own host:pid
+        // in a lock file nobody holds.
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.duckdb");
+        std::fs::write(
+            lock_path_for(&db),
+            format!("{}\nboot_id old\nstarted 1\n", own_holder()),
+        )
+        .unwrap();
+        let taken = WriterLock::acquire(&db).unwrap();
+        assert!(read_holder(taken.path()).unwrap() == own_holder());
     }
 }

@@ -39,7 +39,7 @@ pub use config::{BackendKind, OpenMode, StorageConfig, StorageOverrides, DEFAULT
 pub use error::StorageError;
 pub use health::{check_health, check_location, HealthCheck, HealthReport, HealthStatus};
 pub use local::LocalStorage;
-pub use lock::lock_path_for;
+pub use lock::{lock_path_for, WriterLock};
 pub use postgres::{PgUrl, PostgresStorage, SslMode, PG_SCHEMA_VERSION};
 pub use records::{
     fnv1a64, genome_hash, market_fingerprint, Checkpoint, DatasetInfo, FitnessKey, GenerationRecord, HallOfFameRecord,

@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use super::db::DbFile;
 use super::fsutil::{atomic_write, hostname, temp_path_for};
-use super::lock::{lock_path_for, read_holder};
 use super::records::{GenerationRecord, RunRecord, RunStatus};
 use super::schema::now_ms;
 use super::{BackendKind, OpenMode, StorageConfig, StorageError, SHARED_RESULTS_DB};
@@ -241,15 +240,10 @@ fn duck_overviews(db: &Path, must_exist: bool) -> Result<Vec<RunOverview>, Stora
     if !db.exists() && !must_exist {
         return Ok(Vec::new());
     }
-    let held = || read_holder(&lock_path_for(db)).is_some();
-    if held() {
-        return Ok(Vec::new());
-    }
     match DbFile::open(db, OpenMode::ReadOnly) {
         Ok(file) => file.overviews(),
-        // The writer took it between the check and the open.
+        // DuckDB's own lock: a live writer has the file open.
         Err(StorageError::InUse { .. }) => Ok(Vec::new()),
-        Err(_) if held() => Ok(Vec::new()),
         Err(e) => Err(e),
     }
 }

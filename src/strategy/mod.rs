@@ -3,13 +3,11 @@
 mod gene;
 mod genome;
 mod params;
-mod registry;
 pub mod sma_crossover;
 
 pub use gene::{clamp_genome, Clamp, GeneSpec};
 pub use genome::Genome;
 pub use params::{parse_param_assignments, resolve_params, ResolvedParams};
-pub use registry::{all_strategies, lookup};
 
 use serde::{Deserialize, Serialize};
 

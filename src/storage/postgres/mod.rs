@@ -64,6 +64,14 @@ impl std::fmt::Debug for PostgresStorage {
     }
 }
 
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        if self.leased {
+            lease::release(self.client.get_mut());
+        }
+    }
+}
+
 impl PostgresStorage {
     /// Connects to `url`. Read-write: creates or migrates the schema (refinery, serialised
     /// by an advisory lock). Read-only: the schema must be current; the session is set

@@ -1,11 +1,11 @@
-//! Lookup of every strategy by name: the reference strategies and the genetic seeds.
+//! Lookup of every strategy by name: the reference strategies of `strategy/` and the genetic seeds (so `strategy` never imports `seeds`).
 
-use super::{Strategy, StrategyError};
+use crate::strategy::{sma_crossover, Strategy, StrategyError};
 
 /// Every strategy `backtest` and `sweep` accept, reference strategies first.
 pub fn all_strategies() -> Vec<&'static dyn Strategy> {
-    let mut all: Vec<&'static dyn Strategy> = vec![&super::sma_crossover::SMA_CROSSOVER];
-    all.extend(crate::seeds::all_seeds());
+    let mut all: Vec<&'static dyn Strategy> = vec![&sma_crossover::SMA_CROSSOVER];
+    all.extend(super::all_seeds());
     all
 }
 

@@ -1,13 +1,16 @@
-//! `GenerationWriter`: stores each generation of an `evolve` run on a background thread, in order, every generation queued since the last write in one transaction, so the coordinating worker never waits for the disk.
+//! `GenerationWriter`: stores each generation of a run on a background thread, in order, every generation queued since the last write in one transaction, so the coordinating worker never waits for the disk.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use evoflow::evolution::{KeyStats, TradingProblem};
-use evoflow::storage::{self, Storage};
-use evoflow::strategy::Genome;
 use evoflow_dataflows::GenerationReport;
+
+use super::RunError;
+use crate::evolution::{KeyStats, TradingProblem};
+use crate::storage::{self, Storage};
+use crate::strategy::Genome;
 
 /// Reports waiting to be written; a full queue makes the coordinator wait (backpressure).
 const QUEUE: usize = 64;
@@ -23,7 +26,7 @@ enum Message {
 /// [`GenerationWriter::finish`].
 pub struct GenerationWriter {
     queue: SyncSender<Message>,
-    thread: JoinHandle<(Box<dyn Storage>, Option<anyhow::Error>)>,
+    thread: JoinHandle<(Box<dyn Storage>, Option<RunError>)>,
 }
 
 /// The handle the per-generation callback sends reports through.
@@ -40,18 +43,18 @@ impl ReportSender {
 
 impl GenerationWriter {
     /// Starts the writer for run `run_id`; with `log_checkpoints` it prints
-    /// `checkpoint N` to stderr once the checkpoint of generation N is stored. Errors when the
-    /// operating system refuses a thread.
+    /// `checkpoint N` to stderr once the checkpoint of generation N is stored.
     pub fn spawn(
         store: Box<dyn Storage>,
         run_id: String,
         problem: Arc<TradingProblem>,
         log_checkpoints: bool,
-    ) -> std::io::Result<GenerationWriter> {
+    ) -> Result<GenerationWriter, RunError> {
         let (queue, inbox) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("evoflow-writer".into())
-            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, inbox))?;
+            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, inbox))
+            .map_err(RunError::WriterThread)?;
         Ok(GenerationWriter { queue, thread })
     }
 
@@ -62,7 +65,7 @@ impl GenerationWriter {
 
     /// Waits until every queued report is written; returns the storage and the first write
     /// error, if any.
-    pub fn finish(self) -> (Box<dyn Storage>, Option<anyhow::Error>) {
+    pub fn finish(self) -> (Box<dyn Storage>, Option<RunError>) {
         let _ = self.queue.send(Message::Finish);
         match self.thread.join() {
             Ok(done) => done,
@@ -77,11 +80,11 @@ fn write_all(
     problem: &TradingProblem,
     log_checkpoints: bool,
     inbox: Receiver<Message>,
-) -> (Box<dyn Storage>, Option<anyhow::Error>) {
+) -> (Box<dyn Storage>, Option<RunError>) {
     let mut error = None;
     let mut finished = false;
     // The reports carry the time since the loop started; storage keeps each generation's own.
-    let mut loop_time = std::time::Duration::ZERO;
+    let mut loop_time = Duration::ZERO;
     while !finished {
         // Wait for one report, then take every one queued behind it: one transaction (one
         // commit) stores them all, so a writer that fell behind catches up at once.
@@ -106,7 +109,7 @@ fn write_all(
                 loop_time = r.stats.elapsed;
                 generation_write(run_id, r, wall, problem)
             })
-            .collect::<anyhow::Result<Vec<_>>>()
+            .collect::<Result<Vec<_>, RunError>>()
             .and_then(|batch| Ok(store.record_generations(&batch)?));
         match written {
             Ok(()) if log_checkpoints => {
@@ -121,14 +124,26 @@ fn write_all(
     (store, error)
 }
 
-/// One generation as stored: its statistics, its individuals (with the key statistics that
-/// came with their fitness), its wall time `wall` and the checkpoint of the next generation.
+/// Stores one generation: its statistics, its individuals and the checkpoint of the next
+/// generation, in one transaction (see [`generation_write`]).
+pub fn record_generation(
+    s: &mut dyn Storage,
+    run_id: &str,
+    report: &GenerationReport<Genome>,
+    problem: &TradingProblem,
+) -> Result<(), RunError> {
+    let write = generation_write(run_id, report, report.stats.elapsed, problem)?;
+    Ok(s.record_generations(std::slice::from_ref(&write))?)
+}
+
+/// One generation as stored: its statistics with its wall time `wall`, its individuals (with
+/// the key statistics that came with their fitness) and the checkpoint of the next generation.
 pub fn generation_write(
     run_id: &str,
     report: &GenerationReport<Genome>,
-    wall: std::time::Duration,
+    wall: Duration,
     problem: &TradingProblem,
-) -> anyhow::Result<storage::GenerationWrite> {
+) -> Result<storage::GenerationWrite, RunError> {
     let st = &report.stats;
     let generation = st.generation as u32;
     let stats = storage::GenerationRecord {
@@ -163,15 +178,16 @@ pub fn generation_write(
                 num_trades: key.num_trades,
             })
         })
-        .collect::<Result<_, serde_json::Error>>()?;
-    let checkpoint = storage::Checkpoint {
-        run_id: run_id.to_string(),
-        generation: report.checkpoint.generation as u32,
-        payload: serde_json::to_vec(&report.checkpoint)?,
-    };
+        .collect::<Result<_, serde_json::Error>>()
+        .map_err(RunError::json("encoding a genome"))?;
+    let payload = serde_json::to_vec(&report.checkpoint).map_err(RunError::json("encoding a checkpoint"))?;
     Ok(storage::GenerationWrite {
         stats,
         individuals,
-        checkpoint,
+        checkpoint: storage::Checkpoint {
+            run_id: run_id.to_string(),
+            generation: report.checkpoint.generation as u32,
+            payload,
+        },
     })
 }
