@@ -123,7 +123,9 @@ impl RunPlan {
         };
         let run_id = self.run_id.clone();
         let writer = store
-            .map(|s| GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), self.log_checkpoints))
+            .map(|(s, create)| {
+                GenerationWriter::spawn(s, create, run_id.clone(), Arc::clone(&problem), self.log_checkpoints)
+            })
             .transpose()?;
         let sender = writer.as_ref().map(GenerationWriter::sender);
         let mut on_generation = on_generation;
@@ -135,7 +137,19 @@ impl RunPlan {
         };
         let resume = self.resumed.as_ref().map(|r| r.checkpoint.clone());
         let end = connection.execute(resume, callback);
-        // Every generation the dataflow reported is written before anything else happens.
+        // The hall of fame is scored (pure computation, no storage) while the writer drains.
+        let scored = match &end {
+            Ok(e) if !matches!(e.stop, StopReason::Interrupted { .. }) => e.result.as_ref().map(|r| {
+                let entries: Vec<(Genome, f64)> = r
+                    .hall_of_fame
+                    .iter()
+                    .map(|e| (e.genome.clone(), e.fitness.value()))
+                    .collect();
+                hall_of_fame_report(&prepared.problem, &entries, &self.data, prepared.split)
+            }),
+            _ => None,
+        };
+        // Every generation the dataflow reported is written before anything else is stored.
         let (mut store, write_error) = match writer.map(GenerationWriter::finish) {
             Some((s, e)) => (Some(s), e),
             None => (None, None),
@@ -174,7 +188,10 @@ impl RunPlan {
         let evaluations = result.stats.iter().map(|s| s.evaluations).sum();
         let cache_hits = result.stats.iter().map(|s| s.cache_hits).sum();
         let generations = result.stats.last().map_or(0, |s| s.generation + 1);
-        let best = self.complete(prepared, store.as_mut(), &entries)?;
+        let best = match scored {
+            Some(best) => self.store_result(store.as_mut(), best?)?,
+            None => self.complete(prepared, store.as_mut(), &entries)?,
+        };
         Ok(RunEnding::Completed(RunSummary {
             run_id,
             generations,
@@ -184,9 +201,9 @@ impl RunPlan {
         }))
     }
 
-    /// Takes storage for writing and records the run as running: a new run is created, a
-    /// resumed one must still have the checkpoint it was read with.
-    fn take_storage(&self) -> Result<Box<dyn Storage>, RunError> {
+    /// Takes storage for writing and records a resumed run as running (it must still have the
+    /// checkpoint it was read with); a new run's record is returned for the writer to create.
+    fn take_storage(&self) -> Result<(Box<dyn Storage>, Option<storage::RunRecord>), RunError> {
         let config = self.storage.as_ref().expect("writes() checked storage");
         let mut s = storage::open_storage(config, OpenMode::ReadWrite)?;
         s.claim_writer()?;
@@ -203,18 +220,36 @@ impl RunPlan {
                 // An interrupted or crashed run is running again.
                 s.finish_run(&self.run_id, RunStatus::Running, now_ms())?;
             }
-            None => s.create_run(&storage::RunRecord {
-                run_id: self.run_id.clone(),
-                config_json: serde_json::to_string(&self.settings).map_err(RunError::json("encoding the run plan"))?,
-                seed: self.settings.ga.seed,
-                data_fingerprint: self.fingerprint.clone(),
-                code_version: crate::BUILD.to_string(),
-                status: RunStatus::Running,
-                started_at_ms: now_ms(),
-                ended_at_ms: None,
-            })?,
+            None => {
+                // Created by the writer thread before the first generation (its commit then
+                // overlaps the first generation's evaluation); a taken id is refused now.
+                storage::validate_name("run id", &self.run_id)?;
+                if s.get_run(&self.run_id)?.is_some() {
+                    return Err(storage::StorageError::InvalidInput(format!(
+                        "run `{}` already exists in {}",
+                        self.run_id,
+                        s.location().display()
+                    ))
+                    .into());
+                }
+                return Ok((s, Some(self.run_record()?)));
+            }
         }
-        Ok(s)
+        Ok((s, None))
+    }
+
+    /// The stored record of this new run.
+    fn run_record(&self) -> Result<storage::RunRecord, RunError> {
+        Ok(storage::RunRecord {
+            run_id: self.run_id.clone(),
+            config_json: serde_json::to_string(&self.settings).map_err(RunError::json("encoding the run plan"))?,
+            seed: self.settings.ga.seed,
+            data_fingerprint: self.fingerprint.clone(),
+            code_version: crate::BUILD.to_string(),
+            status: RunStatus::Running,
+            started_at_ms: now_ms(),
+            ended_at_ms: None,
+        })
     }
 
     /// A run already over: its result is its last checkpoint's hall of fame. A run killed
@@ -262,8 +297,17 @@ impl RunPlan {
         store: Option<&mut Box<dyn Storage>>,
         entries: &[(Genome, f64)],
     ) -> Result<Vec<BestStrategy>, RunError> {
-        let run_id = &self.run_id;
         let best = hall_of_fame_report(&prepared.problem, entries, &self.data, prepared.split)?;
+        self.store_result(store, best)
+    }
+
+    /// Stores the scored hall of fame and marks the run completed (when `store` is given).
+    fn store_result(
+        &self,
+        store: Option<&mut Box<dyn Storage>>,
+        best: Vec<BestStrategy>,
+    ) -> Result<Vec<BestStrategy>, RunError> {
+        let run_id = &self.run_id;
         if let Some(s) = store {
             let records: Vec<storage::HallOfFameRecord> = best
                 .iter()

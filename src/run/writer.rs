@@ -42,10 +42,12 @@ impl ReportSender {
 }
 
 impl GenerationWriter {
-    /// Starts the writer for run `run_id`; with `log_checkpoints` it prints
+    /// Starts the writer for run `run_id`, which first creates `create` (a new run) when
+    /// given; with `log_checkpoints` it prints
     /// `checkpoint N` to stderr once the checkpoint of generation N is stored.
     pub fn spawn(
         store: Box<dyn Storage>,
+        create: Option<storage::RunRecord>,
         run_id: String,
         problem: Arc<TradingProblem>,
         log_checkpoints: bool,
@@ -53,7 +55,7 @@ impl GenerationWriter {
         let (queue, inbox) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("evoflow-writer".into())
-            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, inbox))
+            .spawn(move || write_all(store, create, &run_id, &problem, log_checkpoints, inbox))
             .map_err(RunError::WriterThread)?;
         Ok(GenerationWriter { queue, thread })
     }
@@ -76,12 +78,13 @@ impl GenerationWriter {
 
 fn write_all(
     mut store: Box<dyn Storage>,
+    create: Option<storage::RunRecord>,
     run_id: &str,
     problem: &TradingProblem,
     log_checkpoints: bool,
     inbox: Receiver<Message>,
 ) -> (Box<dyn Storage>, Option<RunError>) {
-    let mut error = None;
+    let mut error = create.and_then(|run| store.create_run(&run).err().map(RunError::from));
     let mut finished = false;
     // The reports carry the time since the loop started; storage keeps each generation's own.
     let mut loop_time = Duration::ZERO;
