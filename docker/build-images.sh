@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the images of docker-compose.yml with no registry: evoflow:local (FROM scratch: the
 # release binary, the shared libraries ldd lists, a non-root user, /data) and
-# evoflow-prometheus:local (Debian's prometheus binary, its libraries, docker/prometheus.yml).
+# evoflow-prometheus:local (Debian's prometheus binary, its libraries, monitoring/prometheus.yml
+# and alerts.yml).
 #
 # usage: docker/build-images.sh [EVOFLOW_BINARY]
 #   EVOFLOW_BINARY  default: $CARGO_TARGET_DIR/release/evoflow, else target/release/evoflow
@@ -72,7 +73,9 @@ copy_libs "$tool" "$pr"
 printf 'root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/prometheus:/sbin/nologin\n' > "$pr/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$pr/etc/group"
 printf 'hosts: files dns\n' > "$pr/etc/nsswitch.conf"
-cp "$here/prometheus.yml" "$pr/etc/prometheus/prometheus.yml"
+# The configuration and alert rules of monitoring/ (its targets/ are for local runs only).
+cp "$root/monitoring/prometheus.yml" "$pr/etc/prometheus/prometheus.yml"
+cp "$root/monitoring/alerts.yml" "$pr/etc/prometheus/alerts.yml"
 chmod 1777 "$pr/tmp"
 cat > "$work/prometheus/Dockerfile" <<'DOCKERFILE'
 FROM scratch

@@ -17,4 +17,5 @@ pub mod seeds;
 pub mod storage;
 pub mod strategy;
 pub mod sweep;
+pub mod telemetry;
 pub mod validation;

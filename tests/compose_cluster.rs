@@ -415,3 +415,66 @@ fn network_disconnect_stops_the_others_with_a_clear_error_and_reconnected_the_ru
         "the reconnected cluster differs from -w 1"
     );
 }
+
+/// The address of container `id` on the compose network (reachable from this host).
+fn container_ip(id: &str) -> String {
+    inspect(id, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
+}
+
+/// The `up` value of every evoflow target Prometheus (at `ip`) knows: (instance, value).
+fn evoflow_up(ip: &str) -> Vec<(String, String)> {
+    let url = format!("http://{ip}:9090/api/v1/query?query=up%7Bjob%3D%22evoflow%22%7D");
+    let Ok(mut response) = ureq::get(&url).call() else {
+        return Vec::new();
+    };
+    let Ok(body) = response.body_mut().read_to_string() else {
+        return Vec::new();
+    };
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    v["data"]["result"]
+        .as_array()
+        .map(|series| {
+            series
+                .iter()
+                .map(|s| {
+                    (
+                        s["metric"]["instance"].as_str().unwrap_or_default().to_string(),
+                        s["value"][1].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn prometheus_in_the_compose_network_sees_all_three_processes_up() {
+    require_docker();
+    build_images();
+    // A run that does not end while Prometheus scrapes (every 5 s); stopped by `down`.
+    let mut flags = FLAGS.to_vec();
+    flags[7] = "100000";
+    let project = Project::new("prom", &flags, "    restart: \"no\"\n");
+    project.run(&["up", "-d", "evoflow-0", "evoflow-1", "evoflow-2", "prometheus"]);
+    let ip = container_ip(&project.container("prometheus"));
+    let start = Instant::now();
+    let up = loop {
+        let up = evoflow_up(&ip);
+        if up.len() == 3 && up.iter().all(|(_, v)| v == "1") {
+            break up;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "Prometheus at {ip} does not see three evoflow targets up after 90 s: {up:?}; logs:\n{}",
+            project.logs()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    eprintln!(
+        "Prometheus saw {up:?} {:.1} s after `up`",
+        start.elapsed().as_secs_f64()
+    );
+    let mut instances: Vec<&str> = up.iter().map(|(i, _)| i.as_str()).collect();
+    instances.sort_unstable();
+    assert_eq!(instances, ["evoflow-0:9464", "evoflow-1:9464", "evoflow-2:9464"]);
+}

@@ -37,6 +37,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -55,6 +56,7 @@ use crate::config::GaConfig;
 use crate::evolution::Evolution;
 use crate::fitness::Fitness;
 use crate::hall_of_fame::HallOfFame;
+use crate::observer::EvaluationObserver;
 use crate::problem::{Genome, Problem};
 use crate::report::{GenerationReport, GenerationStats, Scored};
 use crate::routing::Router;
@@ -240,6 +242,23 @@ where
     T: Timestamp,
     P: Problem,
 {
+    evolve_observed(scope, problem, config, resume, stop, None)
+}
+
+/// [`evolve_stoppable`] that reports each worker's evaluation work to `observer` (see
+/// [`crate::observer`]); with `None` it is `evolve_stoppable` and reads no clock.
+pub fn evolve_observed<'scope, T, P>(
+    scope: Scope<'scope, T>,
+    problem: Arc<P>,
+    config: &GaConfig,
+    resume: Option<Checkpoint<P::Genome>>,
+    stop: StopSignal,
+    observer: Option<Arc<dyn EvaluationObserver>>,
+) -> Result<EvolutionStreams<'scope, T, P::Genome>, DataflowError>
+where
+    T: Timestamp,
+    P: Problem,
+{
     let (evolution, start) = Evolution::start(&*problem, config, resume)?;
     let is_selector = scope.index() == 0;
     // A resumed run whose stopping rule already holds runs no generation: the selector ends
@@ -297,19 +316,36 @@ where
                     let mut cache: HashMap<P::Genome, (Fitness, Vec<f64>)> = HashMap::new();
                     // The round this worker has not voted on yet; `None` once the run ended.
                     let mut vote = Some(capability);
+                    let mut observer = observer.map(|o| o.worker(worker_index));
+                    // The newest generation this worker received genomes of (for the observer).
+                    let mut newest: Option<u64> = None;
                     move |(input, frontier), (ended, _), output| {
+                        let activation = observer.as_ref().map(|_| Instant::now());
+                        let mut worked = false;
                         input.for_each_stamp(|capability, batches| {
                             let mut session = output.session(&capability);
                             for batch in batches {
                                 for individual in batch.drain(..) {
+                                    worked = true;
                                     let ((fitness, metrics), cache_hit) = match cache.get(&individual.genome) {
-                                        Some(hit) => (hit.clone(), true),
+                                        Some(hit) => {
+                                            if let Some(observer) = observer.as_mut() {
+                                                observer.cache_hit();
+                                            }
+                                            (hit.clone(), true)
+                                        }
                                         None => {
+                                            let started = observer.as_ref().map(|_| Instant::now());
                                             let scored = evaluator.evaluate_with_metrics(&individual.genome);
+                                            if let (Some(observer), Some(started)) = (observer.as_mut(), started) {
+                                                observer
+                                                    .evaluated(evaluator.niche(&individual.genome), started.elapsed());
+                                            }
                                             cache.insert(individual.genome.clone(), scored.clone());
                                             (scored, false)
                                         }
                                     };
+                                    newest = newest.max(Some(individual.generation));
                                     session.give(ToSelector::Evaluated(Evaluated {
                                         generation: individual.generation,
                                         slot: individual.slot,
@@ -321,6 +357,9 @@ where
                                 }
                             }
                         });
+                        if let (Some(observer), Some(activation), true) = (observer.as_mut(), activation, worked) {
+                            observer.busy(activation.elapsed());
+                        }
                         let mut run_ended = false;
                         ended.for_each_stamp(|_, batches| {
                             for batch in batches {
@@ -336,6 +375,9 @@ where
                         while let Some(capability) = vote.as_mut() {
                             if frontier.less_equal(capability.time()) {
                                 break;
+                            }
+                            if let (Some(observer), Some(generation)) = (observer.as_mut(), newest) {
+                                observer.generation_evaluated(generation);
                             }
                             output.session(&*capability).give(ToSelector::Vote {
                                 worker: worker_index,

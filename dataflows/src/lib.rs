@@ -45,6 +45,14 @@
 //! ([`RunEnd::exit_code`] is 128 + signal). [`Connection::run`] and [`run()`] are
 //! `execute` without the other processes' stop reason.
 //!
+//! # Watching the workers
+//!
+//! An [`EvaluationObserver`] given to [`Connection::observe`] (or [`evolve_observed`]) hears
+//! from every worker of the process: each evaluation with its niche and duration, each cache
+//! hit, its busy time, and the end of its share of each generation, when it should publish
+//! what it counted worker-locally (see [`observer`]). evoflow's Prometheus metrics are built
+//! on it; the crate itself depends on no metrics library.
+//!
 //! # Embedding `evolve` in your own dataflow
 //!
 //! ```
@@ -77,6 +85,7 @@ pub mod evolution;
 pub mod fitness;
 pub mod hall_of_fame;
 pub mod network;
+pub mod observer;
 pub mod problem;
 pub mod report;
 pub mod rng;
@@ -92,9 +101,10 @@ pub mod toy;
 pub use checkpoint::{stop_reason, Checkpoint, ResumeError};
 pub use cluster::{ClusterConfig, ClusterError};
 pub use config::{ConfigError, GaConfig};
-pub use dataflow::{evolve, evolve_stoppable, DataflowError, EvolutionStreams};
+pub use dataflow::{evolve, evolve_observed, evolve_stoppable, DataflowError, EvolutionStreams};
 pub use fitness::Fitness;
 pub use hall_of_fame::{HallOfFame, HallOfFameEntry};
+pub use observer::{EvaluationObserver, NoObserver, WorkerObserver};
 pub use problem::{Genome, Problem};
 pub use report::{same_metrics, EvolutionResult, GenerationReport, GenerationStats, NicheCount, Scored, StopReason};
 pub use rng::Rng;

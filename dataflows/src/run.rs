@@ -15,8 +15,9 @@ use timely::WorkerConfig;
 use crate::checkpoint::Checkpoint;
 use crate::cluster::ClusterConfig;
 use crate::config::GaConfig;
-use crate::dataflow::{evolve_stoppable, DataflowError};
+use crate::dataflow::{evolve_observed, DataflowError};
 use crate::network::{build_communication, exit_on_lost_peer, panic_text};
+use crate::observer::EvaluationObserver;
 use crate::problem::{Genome, Problem};
 use crate::report::{EvolutionResult, GenerationReport, ResultCollector};
 use crate::stable_hash::stable_hash;
@@ -158,8 +159,10 @@ pub fn connect<P: Problem>(
         config: config.clone(),
         coordinator_process: cluster.is_coordinator(),
         in_cluster: cluster.processes > 1,
+        peers: cluster.processes.saturating_sub(1),
         network: Some((builders, others)),
         stop: StopSignal::new(),
+        observer: None,
     })
 }
 
@@ -169,10 +172,14 @@ pub struct Connection<P: Problem> {
     config: GaConfig,
     coordinator_process: bool,
     in_cluster: bool,
+    /// The other processes of the run.
+    peers: usize,
     /// The workers' allocators and the guard of the network threads (taken by `run`).
     network: Option<(Vec<AllocatorBuilder>, Box<dyn Any + Send>)>,
     /// Read at every generation boundary ([`Connection::stop_on`]).
     stop: StopSignal,
+    /// Hears from this process's workers ([`Connection::observe`]).
+    observer: Option<Arc<dyn EvaluationObserver>>,
 }
 
 impl<P: Problem> Drop for Connection<P> {
@@ -195,6 +202,19 @@ impl<P: Problem> Connection<P> {
     pub fn stop_on(mut self, stop: StopSignal) -> Connection<P> {
         self.stop = stop;
         self
+    }
+
+    /// Makes every worker of this process report its evaluation work to `observer` (see
+    /// [`crate::observer`]); without it the workers report nothing and read no clock.
+    pub fn observe(mut self, observer: Arc<dyn EvaluationObserver>) -> Connection<P> {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The number of processes of the run other than this one, all connected once
+    /// [`connect`] has returned.
+    pub fn peers(&self) -> usize {
+        self.peers
     }
 
     /// Runs the evolution this process connected for, from `resume` when given (read by the
@@ -266,6 +286,7 @@ impl<P: Problem> Connection<P> {
         let coordinator_process = self.coordinator_process;
         let config = self.config.clone();
         let stop = self.stop.clone();
+        let observer = self.observer.clone();
         let callback = Arc::new(Mutex::new(Some(on_generation)));
 
         // Set when a worker of this process fails, so the others stop instead of waiting for it.
@@ -284,13 +305,14 @@ impl<P: Problem> Connection<P> {
             let ended: Rc<RefCell<Option<StopReason>>> = Rc::default();
             let ended_sink = Rc::clone(&ended);
             let stop = stop.clone();
+            let observer = observer.clone();
             let problem = Arc::clone(&problem);
             let config = &config;
             let resume = &resume;
             let failed = &failed;
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 worker.dataflow::<u64, _, _>(|scope| {
-                    let streams = evolve_stoppable(scope, problem, config, resume.clone(), stop)?;
+                    let streams = evolve_observed(scope, problem, config, resume.clone(), stop, observer)?;
                     streams.reports.inspect(move |report: &GenerationReport<P::Genome>| {
                         if let Some(callback) = callback.as_mut() {
                             callback(report);

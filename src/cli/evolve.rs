@@ -17,6 +17,7 @@ use evoflow_dataflows::{ClusterConfig, GaConfig, GenerationReport, StopSignal};
 use serde::Serialize;
 
 use super::market_args::MarketArgs;
+use super::metrics_args::MetricsArgs;
 use super::storage_args::StorageArgs;
 use super::UsageError;
 
@@ -96,6 +97,8 @@ pub struct EvolveArgs {
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Worker threads per process (timely's -w) [default: the CPUs available to the process].
     /// With several processes on one host, give each its share.
     #[arg(short = 'w', long = "threads")]
@@ -268,7 +271,7 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
     // after its first generation instead of killing this process (a second signal exits at once).
     let stop = StopSignal::on_termination_signals().context("installing the SIGINT/SIGTERM handlers")?;
     let data = Arc::new(data);
-    let plan = RunPlan {
+    let mut plan = RunPlan {
         run_id: run_id.clone(),
         settings,
         data: Arc::clone(&data),
@@ -278,8 +281,11 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         resumed,
         log_checkpoints: args.log_checkpoints,
         stop,
+        telemetry: None,
     };
     let prepared = plan.prepare().map_err(usage)?;
+    let metrics = args.metrics.start(&plan, &prepared)?;
+    plan.telemetry = metrics.handle();
     if coordinator && !args.json {
         for w in &prepared.warnings {
             eprintln!("warning: {w}");
@@ -303,6 +309,7 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
         }
     };
     let ending = plan.execute(&prepared, callback);
+    metrics.ended(&ending);
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -326,6 +333,7 @@ pub fn run(mut args: EvolveArgs) -> anyhow::Result<()> {
                      continues it"
                 );
             }
+            drop(metrics);
             std::process::exit(exit_code);
         }
         RunEnding::Worker(_) => Ok(()),

@@ -8,6 +8,7 @@ pub mod health;
 pub mod health_cluster;
 pub mod indicator;
 pub mod market_args;
+pub mod metrics_args;
 pub mod report;
 pub mod runs;
 pub mod seeds;

@@ -11,6 +11,7 @@ use crate::evolution::{
 use crate::market::MarketData;
 use crate::storage::{self, OpenMode, RunStatus, Storage, StorageConfig};
 use crate::strategy::Genome;
+use crate::telemetry::RunTelemetry;
 
 /// A validated run: what to evolve, on which data, on which cluster, stored where. Every
 /// process of a cluster builds one from its own flags; only process 0 reads and writes
@@ -34,6 +35,9 @@ pub struct RunPlan {
     pub log_checkpoints: bool,
     /// Stops the run at the next generation boundary when requested (on any process).
     pub stop: StopSignal,
+    /// This process's metrics ([`RunTelemetry::start`]): its workers, each generation (on
+    /// process 0) and each storage write report to it; `None` reports nothing.
+    pub telemetry: Option<Arc<RunTelemetry>>,
 }
 
 /// What a run evolves, built once from its plan.
@@ -111,8 +115,12 @@ impl RunPlan {
             return self.reprint(prepared);
         }
         let problem = Arc::clone(&prepared.problem);
-        let connection = evoflow_dataflows::connect(Arc::clone(&problem), &self.settings.ga, &self.cluster)?
+        let mut connection = evoflow_dataflows::connect(Arc::clone(&problem), &self.settings.ga, &self.cluster)?
             .stop_on(self.stop.clone());
+        if let Some(t) = &self.telemetry {
+            t.connected(connection.peers());
+            connection = connection.observe(t.observer());
+        }
         // Process 0 opens storage for writing only once every process has connected: DuckDB
         // lets no process read a file while another writes it, so the processes of one host
         // can read their data from the database that process 0 then writes the run to.
@@ -124,12 +132,24 @@ impl RunPlan {
         let run_id = self.run_id.clone();
         let writer = store
             .map(|(s, create)| {
-                GenerationWriter::spawn(s, create, run_id.clone(), Arc::clone(&problem), self.log_checkpoints)
+                let telemetry = self.telemetry.clone();
+                GenerationWriter::spawn(
+                    s,
+                    create,
+                    run_id.clone(),
+                    Arc::clone(&problem),
+                    self.log_checkpoints,
+                    telemetry,
+                )
             })
             .transpose()?;
         let sender = writer.as_ref().map(GenerationWriter::sender);
         let mut on_generation = on_generation;
+        let telemetry = self.telemetry.clone();
         let callback = move |report: &GenerationReport<Genome>| {
+            if let Some(t) = &telemetry {
+                t.generation(report);
+            }
             on_generation(report);
             if let Some(sender) = &sender {
                 sender.send(report);

@@ -3,7 +3,7 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use evoflow_dataflows::GenerationReport;
 
@@ -11,6 +11,7 @@ use super::RunError;
 use crate::evolution::{KeyStats, TradingProblem};
 use crate::storage::{self, Storage};
 use crate::strategy::Genome;
+use crate::telemetry::RunTelemetry;
 
 /// Reports waiting to be written; a full queue makes the coordinator wait (backpressure).
 const QUEUE: usize = 64;
@@ -43,19 +44,20 @@ impl ReportSender {
 
 impl GenerationWriter {
     /// Starts the writer for run `run_id`, which first creates `create` (a new run) when
-    /// given; with `log_checkpoints` it prints
-    /// `checkpoint N` to stderr once the checkpoint of generation N is stored.
+    /// given; with `log_checkpoints` it prints `checkpoint N` to stderr once the checkpoint
+    /// of generation N is stored, and it tells `telemetry` how long each write took.
     pub fn spawn(
         store: Box<dyn Storage>,
         create: Option<storage::RunRecord>,
         run_id: String,
         problem: Arc<TradingProblem>,
         log_checkpoints: bool,
+        telemetry: Option<Arc<RunTelemetry>>,
     ) -> Result<GenerationWriter, RunError> {
         let (queue, inbox) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("evoflow-writer".into())
-            .spawn(move || write_all(store, create, &run_id, &problem, log_checkpoints, inbox))
+            .spawn(move || write_all(store, create, &run_id, &problem, log_checkpoints, telemetry, inbox))
             .map_err(RunError::WriterThread)?;
         Ok(GenerationWriter { queue, thread })
     }
@@ -82,6 +84,7 @@ fn write_all(
     run_id: &str,
     problem: &TradingProblem,
     log_checkpoints: bool,
+    telemetry: Option<Arc<RunTelemetry>>,
     inbox: Receiver<Message>,
 ) -> (Box<dyn Storage>, Option<RunError>) {
     let mut error = create.and_then(|run| store.create_run(&run).err().map(RunError::from));
@@ -105,6 +108,7 @@ fn write_all(
         if error.is_some() || reports.is_empty() {
             continue;
         }
+        let started = Instant::now();
         let written = reports
             .iter()
             .map(|r| {
@@ -115,12 +119,17 @@ fn write_all(
             .collect::<Result<Vec<_>, RunError>>()
             .and_then(|batch| Ok(store.record_generations(&batch)?));
         match written {
-            Ok(()) if log_checkpoints => {
-                for r in &reports {
-                    eprintln!("checkpoint {}", r.checkpoint.generation);
+            Ok(()) => {
+                // One write stored them all: the last generation carries its time.
+                if let (Some(t), Some(last)) = (&telemetry, reports.last()) {
+                    t.stored(last.checkpoint.generation, started.elapsed());
+                }
+                if log_checkpoints {
+                    for r in &reports {
+                        eprintln!("checkpoint {}", r.checkpoint.generation);
+                    }
                 }
             }
-            Ok(()) => {}
             Err(e) => error = Some(e),
         }
     }
