@@ -120,9 +120,12 @@ fn write_all(
             .and_then(|batch| Ok(store.record_generations(&batch)?));
         match written {
             Ok(()) => {
-                // One write stored them all: the last generation carries its time.
-                if let (Some(t), Some(last)) = (&telemetry, reports.last()) {
-                    t.stored(last.checkpoint.generation, started.elapsed());
+                // One write stored them all, each in the time it took.
+                if let Some(t) = &telemetry {
+                    let took = started.elapsed();
+                    for r in &reports {
+                        t.stored(r.checkpoint.generation, took);
+                    }
                 }
                 if log_checkpoints {
                     for r in &reports {
