@@ -29,13 +29,13 @@ fn kernel(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1));
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function(BenchmarkId::new("stats_from_changes", n), |b| {
-        b.iter(|| ctx.run_stats_changes(changes.iter().copied(), &config).unwrap())
+        b.iter(|| ctx.run_stats_changes(changes.iter().copied(), &config, 0).unwrap())
     });
     g.bench_function(BenchmarkId::new("stats_from_targets", n), |b| {
-        b.iter(|| ctx.run_stats(&targets, &config).unwrap())
+        b.iter(|| ctx.run_stats(&targets, &config, 0).unwrap())
     });
     g.bench_function(BenchmarkId::new("full_report", n), |b| {
-        b.iter(|| ctx.run(&targets, &config).unwrap())
+        b.iter(|| ctx.run(&targets, &config, 0).unwrap())
     });
     g.finish();
 }

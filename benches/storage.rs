@@ -188,6 +188,7 @@ fn run_fixed_cost(c: &mut Criterion) {
                         fitness: 1.0,
                         train_stats_json: "{}".into(),
                         test_stats_json: "{}".into(),
+                        validation_json: "null".into(),
                     })
                     .collect();
                 s.complete_run(&id, &hof, 2).unwrap();

@@ -9,10 +9,12 @@ equity curve) so that `tests/backtest_vs_backtestingpy.rs` can compare evoflow f
 without Python.
 
 Details that make the two sides comparable:
-* SMAs come from `talib.SMA` on the unscaled closes (evoflow::indicators::sma uses TA-Lib's
-  running sum). They are plain arrays, not `Strategy.I` indicators, so backtesting.py's
-  warm-up offset is 0: the loop starts at bar 1 and Buy & Hold is measured from bar 0, as in
-  evoflow (whose engine has no notion of indicator warm-up).
+* The SMAs are `Strategy.I(talib.SMA, close, n)` indicators on the unscaled closes, the way backtesting.py's users
+  write strategies (evoflow::indicators::sma uses TA-Lib's running sum). backtesting.py's
+  warm-up `w` is then the first bar at which both are defined (`slow - 1`): its loop makes
+  the first decision at the close of bar `w + 1`, and `Buy & Hold Return [%]` (and so
+  `Alpha [%]`) is measured from the close of bar `w`. Each case records that `w` as
+  `warmup`; evoflow's `sma_crossover` declares the same warm-up (`Strategy::warmup`).
 * `FractionalBacktest` trades whole multiples of `fractional_unit`; `self.buy()` sizes with
   floor(equity * (1 - eps) / (price * (1 + commission))). A unit small enough that a full-equity
   position is ~1e13-1e14 units makes that flooring negligible (< 1e-12 relative) next to
@@ -37,6 +39,7 @@ import pandas as pd
 import talib
 from backtesting import Strategy
 from backtesting import __version__ as bt_version
+from backtesting._util import _indicator_warmup_nbars
 from backtesting.lib import FractionalBacktest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +49,7 @@ SAMPLES = {
     # name: (csv file, fractional unit, cases [(fast, slow, commission, finalize, keep_equity)])
     "goog-1d": ("goog_daily.csv", 1e-12, [
         (10, 20, 0.0, False, False),
+        (10, 20, 0.001, False, False),
         (10, 30, 0.001, True, True),
         (5, 50, 0.002, False, False),
         (20, 60, 0.0, True, False),
@@ -124,19 +128,20 @@ def num(v):
 
 
 def make_strategy(closes, fast, slow, nbars):
-    f_sma = talib.SMA(closes, fast)
-    s_sma = talib.SMA(closes, slow)
-
     class SmaCross(Strategy):
         def init(self):
-            pass
+            # The unscaled closes: FractionalBacktest hands the strategy prices multiplied by
+            # fractional_unit, whose rounding could move a near-tie of the two SMAs.
+            close = closes
+            self.f_sma = self.I(talib.SMA, close, fast)
+            self.s_sma = self.I(talib.SMA, close, slow)
 
         def next(self):
-            i = len(self.data) - 1
-            if i == nbars - 1:
+            if len(self.data) == nbars:
                 return  # evoflow never fills a signal decided on the last bar
-            up = f_sma[i - 1] < s_sma[i - 1] and f_sma[i] > s_sma[i]
-            down = f_sma[i - 1] > s_sma[i - 1] and f_sma[i] < s_sma[i]
+            f, s = self.f_sma, self.s_sma
+            up = f[-2] < s[-2] and f[-1] > s[-1]
+            down = f[-2] > s[-2] and f[-1] < s[-1]
             if up and not self.position:
                 self.buy()
             elif down and self.position:
@@ -166,7 +171,8 @@ def run_case(df, unit, fast, slow, commission, finalize, keep_equity):
     ]
     case = {
         "fast": fast, "slow": slow, "commission": commission, "finalize_trades": finalize,
-        "fractional_unit": unit, "stats": stats, "trades": trades,
+        "fractional_unit": unit, "warmup": int(_indicator_warmup_nbars(r["_strategy"])),
+        "stats": stats, "trades": trades,
     }
     if keep_equity:
         case["equity"] = [float(f"{x:.12g}") for x in r["_equity_curve"]["Equity"]]

@@ -274,7 +274,7 @@ fn bad_targets_and_config_are_errors() {
         TargetChange { bar: 1, target: 0.0 },
     ];
     assert!(matches!(
-        ctx.run_stats_changes(unordered, &ok),
+        ctx.run_stats_changes(unordered, &ok, 0),
         Err(BacktestError::UnorderedChanges { bar: 1 })
     ));
 }
@@ -322,11 +322,23 @@ fn fast_path_equals_full_path() {
             (3, cfg(0.0005, 0.0, false)),
         ] {
             let targets = lcg_targets(data.bars.len(), seed);
-            let full = ctx.run(&targets, &config).unwrap();
+            let full = ctx.run(&targets, &config, 0).unwrap();
             assert_eq!(full.equity.len(), data.bars.len());
             assert!(full.stats.num_trades > 10);
-            assert_eq!(ctx.run_stats(&targets, &config).unwrap(), full.stats);
+            assert_eq!(ctx.run_stats(&targets, &config, 0).unwrap(), full.stats);
             assert_eq!(run_backtest_stats(&data, &targets, &config).unwrap(), full.stats);
+            // Without beta: the same statistics, beta and alpha left out.
+            let lean = ctx.run_stats_without_beta(&targets, &config, 7).unwrap();
+            assert!(full.stats.beta.is_some() && lean.beta.is_none() && lean.alpha_pct.is_none());
+            let with_warmup = ctx.run_stats(&targets, &config, 7).unwrap();
+            assert_eq!(
+                evoflow::backtest::Stats {
+                    beta: with_warmup.beta,
+                    alpha_pct: with_warmup.alpha_pct,
+                    ..lean
+                },
+                with_warmup
+            );
             // The equity curve's own statistics agree with the accumulated ones.
             let peak = full.equity.iter().cloned().fold(f64::MIN, f64::max);
             assert_eq!(peak, full.stats.equity_peak);
@@ -346,7 +358,7 @@ fn a_shared_context_moves_into_threads_and_agrees() {
     let want = run_backtest_stats(&data, &targets, &config).unwrap();
     let handle = {
         let (shared, targets) = (shared.clone(), targets.clone());
-        std::thread::spawn(move || shared.run_stats(&targets, &config).unwrap())
+        std::thread::spawn(move || shared.run_stats(&targets, &config, 0).unwrap())
     };
     assert_eq!(handle.join().unwrap(), want);
 }

@@ -1,10 +1,21 @@
-//! The sweep (shared SMAs, fast path, rayon) against a brute force over `Strategy::signal` + `run_backtest`.
+//! The sweep (shared SMAs, fast path, rayon) against a brute force over `Strategy::signal` + a backtest with the strategy's warm-up.
 
-use evoflow::backtest::{run_backtest, BacktestConfig};
+use evoflow::backtest::{BacktestConfig, BacktestContext, BacktestReport};
 use evoflow::market::sample::load_sample;
+use evoflow::market::MarketData;
 use evoflow::strategy::sma_crossover::SMA_CROSSOVER;
 use evoflow::strategy::Strategy;
 use evoflow::sweep::{grid_point, run_sweep, Constraint, GridAxis, SweepSpec};
+
+/// The brute force: the strategy's signal backtested after its declared warm-up.
+fn brute_force(data: &MarketData, point: &[f64], config: &BacktestConfig) -> BacktestReport {
+    let targets = SMA_CROSSOVER.signal(data, point).unwrap();
+    let warmup = SMA_CROSSOVER.warmup(data, point);
+    BacktestContext::new(data)
+        .unwrap()
+        .run(&targets, config, warmup)
+        .unwrap()
+}
 
 #[test]
 fn full_hourly_grid_matches_brute_force_point_for_point() {
@@ -32,8 +43,7 @@ fn full_hourly_grid_matches_brute_force_point_for_point() {
     let mut point = Vec::new();
     for &(idx, value) in &result.values {
         grid_point(&spec.axes, idx, &mut point);
-        let targets = SMA_CROSSOVER.signal(&data, &point).unwrap();
-        let report = run_backtest(&data, &targets, &spec.config).unwrap();
+        let report = brute_force(&data, &point, &spec.config);
         let want = report.stats.sharpe_ratio;
         assert_eq!(value, want, "point {point:?}");
         if let Some(v) = want {
@@ -49,8 +59,7 @@ fn full_hourly_grid_matches_brute_force_point_for_point() {
         vec![("fast".to_string(), best_point[0]), ("slow".to_string(), best_point[1])]
     );
     assert_eq!(got.stats.sharpe_ratio, Some(best_value));
-    let targets = SMA_CROSSOVER.signal(&data, &best_point).unwrap();
-    assert_eq!(got.stats, run_backtest(&data, &targets, &spec.config).unwrap().stats);
+    assert_eq!(got.stats, brute_force(&data, &best_point, &spec.config).stats);
 }
 
 #[test]

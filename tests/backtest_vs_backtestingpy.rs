@@ -1,8 +1,11 @@
 //! evoflow's backtest of `sma_crossover` against backtesting.py 0.6.6 fixtures, field for field.
 //!
-//! Fixtures: `tests/fixtures/backtesting/*.json`, written by `scripts/backtesting_fixtures.py`.
+//! Fixtures: `tests/fixtures/backtesting/*.json`, written by `scripts/backtesting_fixtures.py`
+//! with the SMAs registered as `Strategy.I` indicators, so backtesting.py's warm-up applies:
+//! every statistic is compared, Buy & Hold and Alpha included (measured from the close of the
+//! warm-up bar, which `sma_crossover` declares as backtesting.py computes it).
 
-use evoflow::backtest::{run_backtest, run_backtest_stats, BacktestConfig, BacktestReport};
+use evoflow::backtest::{BacktestConfig, BacktestContext, BacktestReport};
 use evoflow::market::sample::load_sample;
 use evoflow::market::MarketData;
 use evoflow::strategy::sma_crossover::SMA_CROSSOVER;
@@ -55,9 +58,16 @@ fn run_case(sample: &str, case: &Value) -> BacktestReport {
         slippage_bps: 0.0,
         finalize_trades: case["finalize_trades"].as_bool().unwrap(),
     };
-    let report = run_backtest(&data, &targets, &config).unwrap();
+    let warmup = SMA_CROSSOVER.warmup(&data, &genome);
+    assert_eq!(
+        warmup as u64,
+        case["warmup"].as_u64().unwrap(),
+        "backtesting.py's indicator warm-up"
+    );
+    let ctx = BacktestContext::new(&data).unwrap();
+    let report = ctx.run(&targets, &config, warmup).unwrap();
     // The fast path yields the very same statistics.
-    assert_eq!(run_backtest_stats(&data, &targets, &config).unwrap(), report.stats);
+    assert_eq!(ctx.run_stats(&targets, &config, warmup).unwrap(), report.stats);
     report
 }
 
@@ -153,6 +163,52 @@ fn check_sample(sample: &str) {
 #[test]
 fn goog_daily_matches_backtesting_py() {
     check_sample("goog-1d");
+}
+
+/// The case: goog daily SMA(10, 20) with 0.1 % commission, Buy & Hold from the close of
+/// bar 19 (backtesting.py: 607.37 %, alpha 344.54 %), not from bar 0 (703.46 %).
+#[test]
+fn buy_and_hold_starts_after_the_warm_up() {
+    let fx = fixture("goog-1d");
+    let case = fx["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["fast"] == 10 && c["slow"] == 20 && c["commission"] == 0.001)
+        .expect("the SMA(10, 20) case with 0.1 % commission");
+    let stats = run_case("goog-1d", case).stats;
+    assert!(
+        (stats.buy_hold_return_pct - 607.37).abs() < 0.005,
+        "{}",
+        stats.buy_hold_return_pct
+    );
+    assert!(
+        (stats.alpha_pct.unwrap() - 344.54).abs() < 0.005,
+        "{:?}",
+        stats.alpha_pct
+    );
+    let data = load_sample("goog-1d").unwrap();
+    let no_warmup = BacktestContext::new(&data)
+        .unwrap()
+        .run_stats(
+            &SMA_CROSSOVER.signal(&data, &[10.0, 20.0]).unwrap(),
+            &BacktestConfig {
+                commission: 0.001,
+                ..BacktestConfig::default()
+            },
+            0,
+        )
+        .unwrap();
+    assert!(
+        (no_warmup.buy_hold_return_pct - 703.46).abs() < 0.005,
+        "{}",
+        no_warmup.buy_hold_return_pct
+    );
+    assert_eq!(
+        no_warmup.return_pct, stats.return_pct,
+        "the warm-up moves Buy & Hold and Alpha only"
+    );
+    assert_eq!(no_warmup.sharpe_ratio, stats.sharpe_ratio);
 }
 
 #[test]

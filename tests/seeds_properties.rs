@@ -344,3 +344,49 @@ fn carry_uses_funding_only_once_known() {
         "the later funding change should matter after bar 3000"
     );
 }
+
+/// The declared warm-up (`Strategy::warmup`, backtesting.py's first bar at which every
+/// indicator is defined): the signal is 0 on every bar before it, for genomes across the
+/// gene ranges, and the warm-up is below the number of bars on these samples.
+#[test]
+fn flat_before_the_declared_warm_up() {
+    for s in all_seeds() {
+        for d in samples() {
+            let specs = s.genes();
+            let mut genomes = vec![
+                s.default_genome(),
+                specs.iter().map(|g| g.min).collect(),
+                specs.iter().map(|g| g.max).collect(),
+            ];
+            if !is_ml(s) {
+                for k in 1..8 {
+                    genomes.push(
+                        specs
+                            .iter()
+                            .enumerate()
+                            .map(|(j, g)| trial_values(g.min, g.max, g.integer)[(k + j) % 8 + 1])
+                            .collect(),
+                    );
+                }
+            }
+            for genome in genomes {
+                let out = sig(s, &d, &genome);
+                let w = s.warmup(&d, &genome);
+                assert!(
+                    w > 0 && w < out.len(),
+                    "{}: warm-up {w} on {} bars",
+                    s.name(),
+                    out.len()
+                );
+                if let Some(i) = out[..w].iter().position(|&v| v != 0.0) {
+                    panic!(
+                        "{}: {} at bar {i}, before its warm-up {w} on {} ({genome:?})",
+                        s.name(),
+                        out[i],
+                        d.source
+                    );
+                }
+            }
+        }
+    }
+}

@@ -205,6 +205,7 @@ fn runs_and_results(config: StorageConfig) {
             fitness: 3.5,
             train_stats_json: r#"{"Sharpe Ratio":1.2}"#.into(),
             test_stats_json: r#"{"Sharpe Ratio":0.8}"#.into(),
+            validation_json: r#"{"dsr":0.4,"warnings":["dsr 0.400 < 0.95"]}"#.into(),
         },
         HallOfFameRecord {
             rank: 2,
@@ -262,6 +263,7 @@ fn hof_entry() -> HallOfFameRecord {
         fitness: 0.0,
         train_stats_json: "{}".into(),
         test_stats_json: "{}".into(),
+        validation_json: "null".into(),
     }
 }
 

@@ -48,8 +48,6 @@ pub struct BacktestContext<'a> {
     pub(crate) funding: Vec<(usize, f64)>,
     pub(crate) start: String,
     pub(crate) end: String,
-    /// `(close[-1] - close[0]) / close[0] * 100`.
-    pub(crate) buy_hold_return_pct: f64,
 }
 
 impl<'a> BacktestContext<'a> {
@@ -110,7 +108,6 @@ impl<'a> BacktestContext<'a> {
             None => Vec::new(),
         };
         let (start, end) = (format_timestamp_ms(ts[0]), format_timestamp_ms(ts[n - 1]));
-        let buy_hold_return_pct = (c[n - 1] - c[0]) / c[0] * 100.0;
 
         Ok(BacktestContext {
             data,
@@ -122,7 +119,6 @@ impl<'a> BacktestContext<'a> {
             funding,
             start,
             end,
-            buy_hold_return_pct,
         })
     }
 
@@ -139,6 +135,16 @@ impl<'a> BacktestContext<'a> {
     /// The market data.
     pub fn data(&self) -> &MarketData {
         &self.data
+    }
+
+    /// backtesting.py's `Buy & Hold Return [%]` after a warm-up of `warmup` bars:
+    /// `(close[-1] - close[w]) / close[w] * 100` with `w = min(warmup, n - 1)`, the close of
+    /// the first bar at which every indicator is defined.
+    pub fn buy_hold_return_pct(&self, warmup: usize) -> f64 {
+        let c = &self.data.bars.close;
+        let n = c.len();
+        let w = warmup.min(n - 1);
+        (c[n - 1] - c[w]) / c[w] * 100.0
     }
 }
 

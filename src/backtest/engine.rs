@@ -58,6 +58,9 @@ pub struct TargetChange {
 
 /// What a simulation records besides the statistics (nothing on the fast path).
 pub(crate) trait Recorder {
+    /// Whether beta (and so alpha) is computed: the bar-to-bar equity log returns cost a
+    /// division per bar, which the fitness of evolution never reads.
+    const BETA: bool = true;
     fn equity(&mut self, _bar: usize, _value: f64) {}
     fn equity_run(&mut self, _from: usize, _to: usize, _value: f64) {}
     fn trade(&mut self, _trade: Trade) {}
@@ -66,6 +69,13 @@ pub(crate) trait Recorder {
 /// The fast path records nothing.
 pub(crate) struct NoRecord;
 impl Recorder for NoRecord {}
+
+/// Records nothing and skips beta: every statistic but beta and alpha (both `None`) is the
+/// same, bit for bit, as with [`NoRecord`].
+pub(crate) struct NoBeta;
+impl Recorder for NoBeta {
+    const BETA: bool = false;
+}
 
 /// The full path keeps the equity curve and the trade list.
 #[derive(Default)]
@@ -160,8 +170,10 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             self.seg_min = e;
         }
         // Bar-to-bar equity log return, for beta (`np.log(equity[1:] / equity[:-1])`).
-        let x = log_ratio(e, self.e_prev);
-        self.cov_xy += x * self.ctx.yc[bar];
+        if R::BETA {
+            let x = log_ratio(e, self.e_prev);
+            self.cov_xy += x * self.ctx.yc[bar];
+        }
         if self.ctx.calendar.group_end[bar] {
             self.period_end(e);
         }
@@ -268,7 +280,9 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             } else if e < seg_min {
                 seg_min = e;
             }
-            cov += log_ratio(e, e_prev) * y;
+            if R::BETA {
+                cov += log_ratio(e, e_prev) * y;
+            }
             if end {
                 self.period_end(e);
             }
@@ -426,7 +440,7 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
     }
 
     /// Final bookkeeping (the drawdown still open at the last bar) and the statistics.
-    fn finish(mut self, cash0: f64) -> (Stats, R) {
+    fn finish(mut self, cash0: f64, warmup: usize) -> (Stats, R) {
         let n = self.ctx.len();
         let last = n - 1;
         let mut lone_last_dd = None;
@@ -447,18 +461,20 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             drawdowns: self.drawdowns,
             lone_last_dd,
             periods: self.periods,
-            cov_xy: self.cov_xy,
+            cov_xy: if R::BETA { self.cov_xy } else { f64::NAN },
             trades: self.trades,
         };
-        (finish(self.ctx, cash0, &totals), self.rec)
+        (finish(self.ctx, cash0, warmup, &totals), self.rec)
     }
 }
 
-/// Runs the simulation over the target changes (decision bars strictly increasing).
+/// Runs the simulation over the target changes (decision bars strictly increasing);
+/// `warmup` is the strategy's indicator warm-up (it moves Buy & Hold and Alpha only).
 pub(crate) fn simulate<R: Recorder>(
     ctx: &BacktestContext<'_>,
     changes: impl IntoIterator<Item = TargetChange>,
     config: &BacktestConfig,
+    warmup: usize,
     rec: R,
 ) -> Result<(Stats, R), BacktestError> {
     config.validate()?;
@@ -502,7 +518,7 @@ pub(crate) fn simulate<R: Recorder>(
             break;
         }
     }
-    Ok(sim.finish(config.cash))
+    Ok(sim.finish(config.cash, warmup))
 }
 
 /// The target changes of a target vector (validated: one finite value in [-1, 1] per bar).
@@ -513,23 +529,87 @@ pub(crate) fn changes_of(targets: &[f64], bars: usize) -> Result<Vec<TargetChang
             bars,
         });
     }
+    // Branch-free passes (vectorised): the check, then "differs from the previous bar" as bit
+    // masks per 64 bars; only the changes run scalar code. `!=` sees -0.0 and 0.0 as one value.
+    let valid = targets
+        .chunks(64)
+        .all(|c| c.iter().fold(true, |ok, &t| ok & (-1.0..=1.0).contains(&t)));
+    if !valid {
+        let (bar, &value) = targets
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !(t.is_finite() && (-1.0..=1.0).contains(*t)))
+            .expect("an invalid target");
+        return Err(BacktestError::InvalidTarget { bar, value });
+    }
     let mut out = Vec::new();
-    let mut current = 0.0;
-    for (bar, &t) in targets.iter().enumerate() {
-        if !(t.is_finite() && (-1.0..=1.0).contains(&t)) {
-            return Err(BacktestError::InvalidTarget { bar, value: t });
+    let mut previous = 0.0;
+    for (block, chunk) in targets.chunks(64).enumerate() {
+        let mut differs = 0u64;
+        for (k, &t) in chunk.iter().enumerate() {
+            let before = if k == 0 { previous } else { chunk[k - 1] };
+            differs |= u64::from(t != before) << k;
         }
-        if t != current {
-            out.push(TargetChange { bar, target: t });
-            current = t;
+        while differs != 0 {
+            let k = differs.trailing_zeros() as usize;
+            differs &= differs - 1;
+            out.push(TargetChange {
+                bar: block * 64 + k,
+                target: chunk[k],
+            });
         }
+        previous = chunk[chunk.len() - 1];
     }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::log_ratio;
+    use super::{changes_of, log_ratio, TargetChange};
+
+    /// The plain definition of `changes_of`.
+    fn changes_naive(targets: &[f64]) -> Vec<TargetChange> {
+        let mut out = Vec::new();
+        let mut current = 0.0;
+        for (bar, &t) in targets.iter().enumerate() {
+            if t != current {
+                out.push(TargetChange { bar, target: t });
+                current = t;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn changes_of_equals_the_plain_scan() {
+        let mut state = 5u64;
+        for len in [0, 1, 2, 63, 64, 65, 127, 128, 129, 1000] {
+            for levels in [2u64, 3, 7] {
+                let targets: Vec<f64> = (0..len)
+                    .map(|i| {
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        match (state >> 33) % (levels + 2) {
+                            0 if i % 5 == 0 => -0.0,
+                            k => (k % levels) as f64 / levels as f64 - 0.5,
+                        }
+                    })
+                    .collect();
+                let got = changes_of(&targets, len).unwrap();
+                let want = changes_naive(&targets);
+                assert_eq!(got.len(), want.len(), "len {len}");
+                for (g, w) in got.iter().zip(&want) {
+                    assert_eq!((g.bar, g.target.to_bits()), (w.bar, w.target.to_bits()), "len {len}");
+                }
+            }
+        }
+        let bad = [0.0, 0.5, f64::NAN, 2.0];
+        assert!(matches!(
+            changes_of(&bad, 4),
+            Err(crate::backtest::BacktestError::InvalidTarget { bar: 2, .. })
+        ));
+    }
 
     #[test]
     fn log_ratio_agrees_with_ln() {

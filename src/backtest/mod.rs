@@ -11,9 +11,13 @@
 //! difference ~2e-11). Where the two can differ, by design:
 //! * backtesting.py sizes in whole units (`FractionalBacktest`: whole `fractional_unit`s);
 //!   evoflow's units are real numbers (the limit of an infinitely small unit).
-//! * backtesting.py starts its loop after the warm-up of indicators registered with
-//!   `Strategy.I` and measures Buy & Hold from there; evoflow has no indicator registry:
-//!   decisions start at bar 0 (filled at bar 1) and Buy & Hold runs from the first close.
+//! * backtesting.py starts its loop after the warm-up `w` of the indicators registered with
+//!   `Strategy.I` (the first bar at which all of them are defined; its first decision is at
+//!   the close of bar `w + 1`) and measures Buy & Hold from the close of bar `w`. Each
+//!   strategy declares that `w` ([`crate::strategy::Strategy::warmup`]) and the statistics use
+//!   it for Buy & Hold and Alpha; the engine itself acts on every target it is given (the
+//!   strategies are flat before `w`), so a strategy that already acts at the close of bar `w`
+//!   trades one bar earlier than its backtesting.py port would.
 //! * backtesting.py's `spread` moves entry fills only and sizes with the commission of the
 //!   unadjusted price; evoflow's `slippage_bps` moves every fill, entries and exits.
 //! * With `finalize_trades`, backtesting.py also fills orders placed on the last bar (at that
@@ -38,6 +42,7 @@
 //! ```
 
 mod calendar;
+pub(crate) use calendar::Calendar;
 mod config;
 mod context;
 mod engine;
@@ -55,7 +60,7 @@ pub use trade::Trade;
 use serde::{Deserialize, Serialize};
 
 use crate::market::MarketData;
-use engine::{changes_of, simulate, FullRecord, NoRecord};
+use engine::{changes_of, simulate, FullRecord, NoBeta, NoRecord};
 
 /// The result of a backtest: equity at every close, the closed trades, and the statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,29 +70,37 @@ pub struct BacktestReport {
     pub stats: Stats,
 }
 
-/// Backtests target positions (one per bar, in [-1, 1]) on `data`.
+/// Backtests target positions (one per bar, in [-1, 1]) on `data`, with no indicator
+/// warm-up (backtesting.py without `Strategy.I` indicators: Buy & Hold from the first close).
 pub fn run_backtest(
     data: &MarketData,
     targets: &[f64],
     config: &BacktestConfig,
 ) -> Result<BacktestReport, BacktestError> {
-    BacktestContext::new(data)?.run(targets, config)
+    BacktestContext::new(data)?.run(targets, config, 0)
 }
 
 /// The statistics of [`run_backtest`], without building the equity curve or the trade list.
 pub fn run_backtest_stats(data: &MarketData, targets: &[f64], config: &BacktestConfig) -> Result<Stats, BacktestError> {
-    BacktestContext::new(data)?.run_stats(targets, config)
+    BacktestContext::new(data)?.run_stats(targets, config, 0)
 }
 
 impl BacktestContext<'_> {
-    /// [`run_backtest`] on this context's data.
-    pub fn run(&self, targets: &[f64], config: &BacktestConfig) -> Result<BacktestReport, BacktestError> {
+    /// [`run_backtest`] on this context's data, after an indicator warm-up of `warmup` bars
+    /// (the strategy's [`crate::strategy::Strategy::warmup`]): Buy & Hold is measured from the
+    /// close of bar `warmup`, and Alpha with it, as backtesting.py does; 0 is no warm-up.
+    pub fn run(
+        &self,
+        targets: &[f64],
+        config: &BacktestConfig,
+        warmup: usize,
+    ) -> Result<BacktestReport, BacktestError> {
         let changes = changes_of(targets, self.len())?;
         let rec = FullRecord {
             equity: Vec::with_capacity(self.len()),
             trades: Vec::new(),
         };
-        let (stats, rec) = simulate(self, changes, config, rec)?;
+        let (stats, rec) = simulate(self, changes, config, warmup, rec)?;
         Ok(BacktestReport {
             equity: rec.equity,
             trades: rec.trades,
@@ -95,10 +108,23 @@ impl BacktestContext<'_> {
         })
     }
 
-    /// [`run_backtest_stats`] on this context's data.
-    pub fn run_stats(&self, targets: &[f64], config: &BacktestConfig) -> Result<Stats, BacktestError> {
+    /// [`BacktestContext::run`]'s statistics only.
+    pub fn run_stats(&self, targets: &[f64], config: &BacktestConfig, warmup: usize) -> Result<Stats, BacktestError> {
         let changes = changes_of(targets, self.len())?;
-        Ok(simulate(self, changes, config, NoRecord)?.0)
+        Ok(simulate(self, changes, config, warmup, NoRecord)?.0)
+    }
+
+    /// [`BacktestContext::run_stats`] without beta and alpha (both `None`): every other
+    /// statistic is the same bit for bit, one division per bar cheaper (what evolution's
+    /// fitness needs).
+    pub fn run_stats_without_beta(
+        &self,
+        targets: &[f64],
+        config: &BacktestConfig,
+        warmup: usize,
+    ) -> Result<Stats, BacktestError> {
+        let changes = changes_of(targets, self.len())?;
+        Ok(simulate(self, changes, config, warmup, NoBeta)?.0)
     }
 
     /// The statistics for a target vector given by its changes: the target is 0 until the
@@ -108,8 +134,9 @@ impl BacktestContext<'_> {
         &self,
         changes: impl IntoIterator<Item = TargetChange>,
         config: &BacktestConfig,
+        warmup: usize,
     ) -> Result<Stats, BacktestError> {
-        Ok(simulate(self, changes, config, NoRecord)?.0)
+        Ok(simulate(self, changes, config, warmup, NoRecord)?.0)
     }
 
     /// [`BacktestContext::run`] for a target vector given by its changes.
@@ -117,12 +144,13 @@ impl BacktestContext<'_> {
         &self,
         changes: impl IntoIterator<Item = TargetChange>,
         config: &BacktestConfig,
+        warmup: usize,
     ) -> Result<BacktestReport, BacktestError> {
         let rec = FullRecord {
             equity: Vec::with_capacity(self.len()),
             trades: Vec::new(),
         };
-        let (stats, rec) = simulate(self, changes, config, rec)?;
+        let (stats, rec) = simulate(self, changes, config, warmup, rec)?;
         Ok(BacktestReport {
             equity: rec.equity,
             trades: rec.trades,

@@ -1,7 +1,10 @@
 //! `Stats`: backtesting.py 0.6's statistics, field for field, from accumulators filled during the simulation.
 //!
 //! Every formula below mirrors `backtesting/_stats.py::compute_stats` (version 0.6.6) with
-//! `risk_free_rate = 0` and no indicator warm-up (Buy & Hold from the first bar). Where
+//! `risk_free_rate = 0`. The strategy's indicator warm-up `w` (see
+//! [`crate::strategy::Strategy::warmup`]) moves only `Buy & Hold Return [%]`, measured from the
+//! close of bar `w` as backtesting.py does (`_indicator_warmup_nbars`), and `Alpha [%]`, which
+//! uses it; every other statistic covers all bars, as in backtesting.py. Where
 //! backtesting.py yields NaN or ±inf, the field is `None` (JSON `null`). Durations are in
 //! seconds; drawdown and trade durations are rounded *up* to the resolution of the data period
 //! (`_round_timedelta`: the median bar spacing's finest component, e.g. a day for daily bars,
@@ -346,7 +349,7 @@ fn or_nan(x: f64) -> f64 {
 }
 
 /// Computes the statistics from the run's totals (backtesting.py's formulas, documented inline).
-pub(crate) fn finish(ctx: &BacktestContext<'_>, cash: f64, t: &RunTotals) -> Stats {
+pub(crate) fn finish(ctx: &BacktestContext<'_>, cash: f64, warmup: usize, t: &RunTotals) -> Stats {
     let bars = &ctx.data.bars;
     let n = bars.len();
     let ts = &bars.timestamp_ms;
@@ -358,7 +361,8 @@ pub(crate) fn finish(ctx: &BacktestContext<'_>, cash: f64, t: &RunTotals) -> Sta
 
     let equity0 = cash;
     let return_pct = (t.equity_final - equity0) / equity0 * 100.0;
-    let bh = ctx.buy_hold_return_pct;
+    // Buy & Hold from the close of the warm-up's last bar: `(c[-1] - c[w]) / c[w] * 100`.
+    let bh = ctx.buy_hold_return_pct(warmup);
 
     // "Daily" returns: equity resampled to calendar days (weeks / months / years for weekly /
     // monthly / yearly data), last value per period, percentage change between consecutive

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use evoflow::backtest::{run_backtest, BacktestConfig, BacktestError, BacktestReport, Stats};
+use evoflow::backtest::{BacktestConfig, BacktestContext, BacktestError, BacktestReport, Stats};
 use evoflow::market::format_timestamp_ms;
 use evoflow::seeds::lookup;
 use evoflow::strategy::{parse_param_assignments, resolve_params, Strategy, StrategyError};
@@ -98,7 +98,9 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
         .into());
     }
     let targets = strategy.signal(&data, &genome)?;
-    let report = run_backtest(&data, &targets, &config)
+    let warmup = strategy.warmup(&data, &genome);
+    let report = BacktestContext::new(&data)
+        .and_then(|ctx| ctx.run(&targets, &config, warmup))
         .with_context(|| format!("backtesting `{}` on {}", strategy.name(), data.source))?;
 
     if let Some(path) = &args.equity {

@@ -51,6 +51,19 @@ pub struct EvolveArgs {
     /// Share of the bars held out at the end for out-of-sample statistics.
     #[arg(long, default_value_t = 0.3)]
     pub test_fraction: f64,
+    /// How the bars are split: `holdout` (train on the first bars, hold out the last
+    /// --test-fraction) or `walk-forward:K` (K consecutive folds, each training on its first
+    /// bars and holding out its last --test-fraction; fitness from the training windows,
+    /// held-out statistics from the held-out windows joined).
+    #[arg(long, default_value = "holdout", value_name = "MODE")]
+    pub validation: String,
+    /// Blocks S of the PBO's combinatorially symmetric cross-validation over the final
+    /// population (even, 2 to 24).
+    #[arg(long = "pbo", default_value_t = evoflow::validation::DEFAULT_PBO_BLOCKS, value_name = "S")]
+    pub pbo: usize,
+    /// Hall-of-fame entries with fewer closed held-out trades get a warning.
+    #[arg(long, default_value_t = evoflow::validation::DEFAULT_MIN_TEST_TRADES)]
+    pub min_test_trades: u64,
     /// How many of the best strategies to report.
     #[arg(long, default_value_t = 10)]
     pub hall_of_fame: usize,
@@ -131,6 +144,15 @@ struct JsonOutput<'a> {
     evaluations: u64,
     cache_hits: u64,
     elapsed_s: f64,
+    /// `holdout` or `walk-forward:K`.
+    validation: String,
+    /// Distinct genomes evaluated (the DSR's N) and the variance of their Sharpe per period.
+    n_trials: u64,
+    sr_variance: f64,
+    /// Hall-of-fame entries merged into a better one that trades the same bars.
+    same_behaviour_merged: usize,
+    pbo: Option<&'a evoflow::validation::PboSummary>,
+    pbo_undefined: Option<&'a str>,
     best: &'a [BestStrategy],
 }
 
@@ -194,6 +216,14 @@ impl EvolveArgs {
                 self.seeds.clone()
             },
             data: data_label.to_string(),
+            validation: evoflow::validation::ValidationSettings {
+                mode: self
+                    .validation
+                    .parse()
+                    .map_err(|e: evoflow::validation::ValidationError| UsageError(e.to_string()))?,
+                pbo_blocks: self.pbo,
+                min_test_trades: self.min_test_trades,
+            },
         };
         settings.validate().map_err(|e| UsageError(e.to_string()))?;
         Ok(settings)
@@ -358,7 +388,13 @@ fn print_result(args: &EvolveArgs, summary: &RunSummary, elapsed_s: f64) -> anyh
             evaluations: summary.evaluations,
             cache_hits: summary.cache_hits,
             elapsed_s,
-            best: &summary.best,
+            validation: summary.validation.mode.to_string(),
+            n_trials: summary.validation.n_trials,
+            sr_variance: summary.validation.sr_variance,
+            same_behaviour_merged: summary.validation.same_behaviour,
+            pbo: summary.validation.pbo.as_ref().ok(),
+            pbo_undefined: summary.validation.pbo.as_ref().err().map(String::as_str),
+            best: &summary.validation.best,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -368,8 +404,9 @@ fn print_result(args: &EvolveArgs, summary: &RunSummary, elapsed_s: f64) -> anyh
             summary.evaluations,
             summary.cache_hits,
             elapsed_s,
-            &summary.best,
+            &summary.validation.best,
         );
+        super::evolve_table::print_validation(&summary.validation);
     }
     Ok(())
 }
@@ -418,13 +455,25 @@ fn print_table(
     println!("run {run_id}: {generations} generations, {evaluations} evaluations ({cache_hits} cache hits) in {elapsed_s:.1} s");
     println!();
     println!(
-        "{:>4}  {:<24} {:>9}  {:>8} {:>8} {:>7} {:>6}  {:>8} {:>8} {:>7} {:>6}",
-        "rank", "seed", "fitness", "sharpe", "return%", "maxdd%", "trades", "t.sharpe", "t.ret%", "t.dd%", "t.trd"
+        "{:>4}  {:<24} {:>9}  {:>8} {:>8} {:>7} {:>6}  {:>8} {:>8} {:>7} {:>6} {:>6} {:>6}",
+        "rank",
+        "seed",
+        "fitness",
+        "sharpe",
+        "return%",
+        "maxdd%",
+        "trades",
+        "t.sharpe",
+        "t.ret%",
+        "t.dd%",
+        "t.trd",
+        "dsr",
+        "warn"
     );
     for (i, b) in best.iter().enumerate() {
         let t = b.test.as_ref();
         println!(
-            "{:>4}  {:<24} {:>9.4}  {:>8} {:>8.2} {:>7.2} {:>6}  {:>8} {:>8} {:>7} {:>6}",
+            "{:>4}  {:<24} {:>9.4}  {:>8} {:>8.2} {:>7.2} {:>6}  {:>8} {:>8} {:>7} {:>6} {:>6} {:>6}",
             i + 1,
             b.seed,
             b.fitness,
@@ -437,6 +486,8 @@ fn print_table(
             t.map(|s| format!("{:.2}", s.max_drawdown_pct))
                 .unwrap_or_else(|| "-".into()),
             t.map(|s| s.num_trades.to_string()).unwrap_or_else(|| "-".into()),
+            fmt_opt(b.validation.map(|v| v.dsr)),
+            if b.warnings.is_empty() { "" } else { "(!)" },
         );
     }
     println!();

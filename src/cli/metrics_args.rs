@@ -62,7 +62,8 @@ impl MetricsArgs {
             });
         };
         let cluster = &plan.cluster;
-        let split = prepared.split;
+        // Held-out metrics need one held-out part: holdout runs only.
+        let split = prepared.holdout_split().unwrap_or(plan.data.bars.len());
         let labels = RunLabels {
             version: evoflow::BUILD.to_string(),
             run_id: plan.run_id.clone(),

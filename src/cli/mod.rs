@@ -4,6 +4,7 @@ pub mod backtest;
 pub mod data;
 pub mod data_fetch;
 pub mod evolve;
+pub mod evolve_table;
 pub mod health;
 pub mod health_cluster;
 pub mod indicator;

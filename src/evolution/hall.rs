@@ -9,6 +9,7 @@ use super::problem::{EvaluationError, TradingProblem};
 use crate::backtest::Stats;
 use crate::market::MarketData;
 use crate::strategy::Genome;
+use crate::validation::EntryValidation;
 
 /// One strategy of the hall of fame, as printed by `evolve --json` and stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +20,12 @@ pub struct BestStrategy {
     pub train: Stats,
     /// `None` when no bars were held out (`--test-fraction 0`).
     pub test: Option<Stats>,
+    /// PSR, DSR and their inputs on the held-out returns (`None` when undefined).
+    #[serde(default)]
+    pub validation: Option<EntryValidation>,
+    /// Why this entry should not be trusted (too few held-out trades, DSR below 0.95).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Reports the hall of fame (best first): genes named by the family's gene specs, statistics
@@ -51,6 +58,8 @@ pub fn hall_of_fame_report(
                 fitness: *fitness,
                 train,
                 test,
+                validation: None,
+                warnings: Vec::new(),
             })
         })
         .collect()

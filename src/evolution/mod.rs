@@ -10,6 +10,7 @@ mod hall;
 mod objective;
 mod problem;
 mod settings;
+mod validated;
 
 pub use families::{select_families, FamilySelection};
 pub use hall::{hall_of_fame_report, BestStrategy};
@@ -19,5 +20,7 @@ pub use objective::{
 };
 pub use problem::{EvaluationError, KeyStats, TradingProblem, FAMILY_SWITCH_RATE, MUTATION_SCALE};
 pub use settings::{
-    split_point, EvolveError, EvolveSettings, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS, MIN_TRAIN_BARS,
+    split_point, validation_folds, EvolveError, EvolveSettings, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
+    MIN_TRAIN_BARS,
 };
+pub use validated::{population_pbo, validated_hall_of_fame, ValidatedHall};

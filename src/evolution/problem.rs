@@ -1,6 +1,7 @@
 //! `TradingProblem`: the `evoflow_dataflows::Problem` whose genomes are seed families with their genes.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use evoflow_dataflows::{same_metrics, stable_hash, Fitness, Problem, Rng};
@@ -37,18 +38,28 @@ pub enum EvaluationError {
 /// * Crossover: uniform mix of the parents' genes when they share a family, else a copy of
 ///   the first parent (families never blend).
 /// * Fitness: the objective on the training backtest, penalised when the constraints fail
-///   (see [`fitness`]); a genome that cannot be evaluated gets [`Fitness::PENALTY`].
+///   (see [`fitness`]); a genome that cannot be evaluated gets [`Fitness::PENALTY`]. With
+///   walk-forward windows ([`TradingProblem::with_windows`]) the mean over the windows, and
+///   the key statistics: mean Sharpe and return, deepest drawdown, trades summed.
 /// * Niche: the family's index, so the dataflow keeps every family alive.
 pub struct TradingProblem {
     families: Vec<&'static dyn Strategy>,
     train: Arc<MarketData>,
     /// Backtest context of the training data, built once (calendar, funding per bar).
     train_context: BacktestContext<'static>,
+    /// Walk-forward: the training windows (bar ranges of `train`) with their contexts; empty
+    /// for holdout, whose one window is all of `train`.
+    windows: Vec<(Range<usize>, BacktestContext<'static>)>,
+    /// Periods per year of the training bars' calendar (252, 365, 52, ...): divides an
+    /// annualised Sharpe into a per-period one.
+    annual_periods: f64,
     objective: Objective,
     constraints: Constraints,
     backtest: BacktestConfig,
     /// [`Problem::fingerprint`]: the build, the families, the training data and the settings.
     fingerprint: u64,
+    /// Owner of the memoised indicator columns of the training data ([`crate::seeds::columns`]).
+    columns_owner: u64,
 }
 
 /// The statistics stored with every evaluated individual (training part). They travel with
@@ -115,25 +126,120 @@ impl TradingProblem {
         constraints: Constraints,
         backtest: BacktestConfig,
     ) -> Result<Self, EvaluationError> {
-        let train_context = BacktestContext::shared(Arc::clone(&train))?;
+        let len = train.bars.len();
+        #[allow(clippy::single_range_in_vec_init)] // one window: all of `train`
+        let windows = vec![0..len];
+        Self::with_windows(families, train, windows, objective, constraints, backtest)
+    }
+
+    /// A problem scored on the training `windows` (bar ranges of `data`, in order): the
+    /// signal is computed once on `data` (causal), each window is backtested on its own bars
+    /// starting flat, and the fitness is the mean of the windows' objective values, when the
+    /// constraints hold on the windows together (trades summed, the deepest drawdown), else
+    /// the penalty. One window over all of `data` is [`TradingProblem::new`].
+    pub fn with_windows(
+        families: Vec<&'static dyn Strategy>,
+        data: Arc<MarketData>,
+        windows: Vec<Range<usize>>,
+        objective: Objective,
+        constraints: Constraints,
+        backtest: BacktestConfig,
+    ) -> Result<Self, EvaluationError> {
+        let train_context = BacktestContext::shared(Arc::clone(&data))?;
         let names: Vec<&str> = families.iter().map(|f| f.name()).collect();
+        let whole = windows.len() == 1 && windows[0] == (0..data.bars.len());
         let fingerprint = stable_hash(&(
             crate::BUILD,
             names,
-            crate::storage::market_fingerprint(&train),
+            crate::storage::market_fingerprint(&data),
             objective,
             constraints,
             backtest,
+            windows.iter().map(|w| (w.start, w.end)).collect::<Vec<_>>(),
         ));
+        let windows = if whole {
+            Vec::new()
+        } else {
+            windows
+                .into_iter()
+                .map(|w| Ok((w.clone(), BacktestContext::shared(Arc::new(data.slice(w)))?)))
+                .collect::<Result<_, EvaluationError>>()?
+        };
+        let annual_periods = crate::backtest::Calendar::new(&data.bars.timestamp_ms).annual_trading_days;
         Ok(TradingProblem {
             fingerprint,
+            columns_owner: crate::seeds::columns::new_owner(),
             families,
-            train,
+            train: data,
             train_context,
+            windows,
+            annual_periods,
             objective,
             constraints,
             backtest,
         })
+    }
+
+    /// An annualised Sharpe ratio of these bars per period (÷ √ periods per year).
+    pub fn per_period_sharpe(&self, annualised: f64) -> f64 {
+        annualised / self.annual_periods.sqrt()
+    }
+
+    /// The backtest costs every strategy is scored with.
+    pub fn backtest_config(&self) -> &BacktestConfig {
+        &self.backtest
+    }
+
+    /// The target positions of `genome` on `data` (one per bar).
+    pub fn signal(&self, genome: &Genome, data: &MarketData) -> Result<Vec<f64>, EvaluationError> {
+        let (_, family) = self.family(&genome.seed)?;
+        Ok(family.signal(data, &genome.genes)?)
+    }
+
+    /// Fitness and key statistics over the walk-forward training windows.
+    fn evaluate_windows(&self, genome: &Genome) -> Result<(f64, KeyStats), EvaluationError> {
+        let (_, family) = self.family(&genome.seed)?;
+        let targets = family.signal(&self.train, &genome.genes)?;
+        let free = Constraints {
+            min_trades: 0,
+            max_drawdown_pct: None,
+        };
+        let mut all = Vec::with_capacity(self.windows.len());
+        for (range, context) in &self.windows {
+            let t = &targets[range.clone()];
+            let (stats, value) = if self.objective == Objective::Composite {
+                let report = context.run(t, &self.backtest)?;
+                let v = fitness(self.objective, &free, &report.stats, Some(&report.equity));
+                (report.stats, v)
+            } else {
+                let stats = context.run_stats(t, &self.backtest)?;
+                let v = fitness(self.objective, &free, &stats, None);
+                (stats, v)
+            };
+            all.push((stats, value));
+        }
+        let k = all.len() as f64;
+        let mut joint = all[0].0.clone();
+        joint.num_trades = all.iter().map(|(s, _)| s.num_trades).sum();
+        joint.max_drawdown_pct = all.iter().map(|(s, _)| s.max_drawdown_pct).fold(0.0, f64::min);
+        let short = super::objective::shortfall(&self.constraints, &joint);
+        let value = if short > 0.0 {
+            super::objective::PENALTY_BASE - short.min(1e6)
+        } else {
+            all.iter().map(|(_, v)| v).sum::<f64>() / k
+        };
+        let sharpes: Vec<f64> = all.iter().filter_map(|(s, _)| s.sharpe_ratio).collect();
+        let key = KeyStats {
+            sharpe: if sharpes.is_empty() {
+                f64::NAN
+            } else {
+                sharpes.iter().sum::<f64>() / sharpes.len() as f64
+            },
+            return_pct: all.iter().map(|(s, _)| s.return_pct).sum::<f64>() / k,
+            max_drawdown_pct: joint.max_drawdown_pct,
+            num_trades: joint.num_trades,
+        };
+        Ok((value, key))
     }
 
     /// The families evolved, in niche order.
@@ -160,21 +266,32 @@ impl TradingProblem {
     }
 
     /// Statistics of `genome` on the training data (the equity curve too, when `with_equity`),
-    /// with the context built once in [`TradingProblem::new`].
+    /// with the context built once in [`TradingProblem::new`]; without `with_equity`, beta and
+    /// alpha are not computed (`None`).
     fn train_backtest(&self, genome: &Genome, with_equity: bool) -> Result<(Stats, Option<Vec<f64>>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
-        let targets = family.signal(&self.train, &genome.genes)?;
+        let train: &MarketData = &self.train;
+        // The training bars never change: their indicator columns are kept per worker thread.
+        let targets =
+            crate::seeds::columns::with_columns(self.columns_owner, train, || family.signal(train, &genome.genes))?;
+        let warmup = family.warmup(train, &genome.genes);
         if with_equity {
-            let report = self.train_context.run(&targets, &self.backtest)?;
+            let report = self.train_context.run(&targets, &self.backtest, warmup)?;
             Ok((report.stats, Some(report.equity)))
         } else {
-            Ok((self.train_context.run_stats(&targets, &self.backtest)?, None))
+            // The fitness and the key statistics never read beta or alpha.
+            Ok((
+                self.train_context
+                    .run_stats_without_beta(&targets, &self.backtest, warmup)?,
+                None,
+            ))
         }
     }
 
     /// Training and held-out statistics of `genome`: the signal is computed on `full` (causal,
     /// so its first `split` values are the training signal), then each part is backtested on
-    /// its own bars, starting flat with the configured cash.
+    /// its own bars, starting flat with the configured cash. The training part has the
+    /// family's warm-up; the held-out part whatever of it reaches past `split`.
     pub fn split_stats(
         &self,
         genome: &Genome,
@@ -183,13 +300,15 @@ impl TradingProblem {
     ) -> Result<(Stats, Option<Stats>), EvaluationError> {
         let (_, family) = self.family(&genome.seed)?;
         let targets = family.signal(full, &genome.genes)?;
-        let train = crate::backtest::run_backtest_stats(&full.slice(0..split), &targets[..split], &self.backtest)?;
+        let warmup = family.warmup(full, &genome.genes);
+        let train_data = full.slice(0..split);
+        let train = BacktestContext::new(&train_data)?.run_stats(&targets[..split], &self.backtest, warmup)?;
         let test = if split < full.bars.len() {
             let data = full.slice(split..full.bars.len());
-            Some(crate::backtest::run_backtest_stats(
-                &data,
+            Some(BacktestContext::new(&data)?.run_stats(
                 &targets[split..],
                 &self.backtest,
+                warmup.saturating_sub(split),
             )?)
         } else {
             None
@@ -200,9 +319,24 @@ impl TradingProblem {
     /// The fitness of `genome` with its key training statistics, or why it could not be
     /// evaluated.
     pub fn try_evaluate(&self, genome: &Genome) -> Result<(f64, KeyStats), EvaluationError> {
+        if !self.windows.is_empty() {
+            return self.evaluate_windows(genome);
+        }
         let (stats, equity) = self.train_backtest(genome, self.objective == Objective::Composite)?;
         let value = fitness(self.objective, &self.constraints, &stats, equity.as_deref());
         Ok((value, KeyStats::of(&stats)))
+    }
+
+    /// The genome of family `seed` with genes given by name (as [`TradingProblem::named_genes`]
+    /// writes them); `None` for an unknown family or a missing gene.
+    pub fn genome_from_named(&self, seed: &str, genes: &BTreeMap<String, f64>) -> Option<Genome> {
+        let (_, family) = self.family(seed).ok()?;
+        let values = family
+            .genes()
+            .iter()
+            .map(|g| genes.get(g.name).copied())
+            .collect::<Option<Vec<f64>>>()?;
+        Some(Genome::new(family.name(), values))
     }
 
     /// The genes of `genome` by name (in the family's gene order; unknown family: empty).
@@ -215,6 +349,23 @@ impl TradingProblem {
                 .map(|(g, v)| (g.name.to_string(), *v))
                 .collect(),
             Err(_) => BTreeMap::new(),
+        }
+    }
+}
+
+/// With `EVOFLOW_COLUMN_STATS` set, a problem reports the memoised indicator columns' hits
+/// and misses (all threads, whole process) on stderr when it is dropped.
+impl Drop for TradingProblem {
+    fn drop(&mut self) {
+        if std::env::var_os("EVOFLOW_COLUMN_STATS").is_some() {
+            let s = crate::seeds::columns::stats();
+            eprintln!(
+                "indicator columns: {} hits, {} misses (hit rate {:.1} %), {} memo resets",
+                s.hits,
+                s.misses,
+                100.0 * s.hit_rate(),
+                s.resets
+            );
         }
     }
 }

@@ -6,6 +6,7 @@ use evoflow_dataflows::{ConfigError, GaConfig};
 
 use super::objective::{Constraints, Objective};
 use crate::backtest::BacktestConfig;
+use crate::validation::{Fold, ValidationMode, ValidationSettings};
 
 /// Default commission per fill: 0.045 % of notional, Hyperliquid's base-tier perp taker fee.
 pub const DEFAULT_COMMISSION: f64 = 0.00045;
@@ -58,6 +59,10 @@ pub struct EvolveSettings {
     pub seeds: Vec<String>,
     /// Where the bars came from (`sample:NAME`, a path, or `storage:SYMBOL/TIMEFRAME`).
     pub data: String,
+    /// Holdout or walk-forward, PBO blocks, minimum held-out trades (absent in runs stored
+    /// before they existed: the defaults).
+    #[serde(default)]
+    pub validation: ValidationSettings,
 }
 
 impl EvolveSettings {
@@ -71,6 +76,9 @@ impl EvolveSettings {
                 self.test_fraction
             )));
         }
+        self.validation
+            .validate()
+            .map_err(|e| EvolveError::Invalid(e.to_string()))?;
         if let Some(dd) = self.constraints.max_drawdown_pct {
             if !(dd > 0.0 && dd <= 100.0) {
                 return Err(EvolveError::Invalid(format!(
@@ -93,4 +101,20 @@ pub fn split_point(bars: usize, test_fraction: f64) -> Result<usize, EvolveError
         )));
     }
     Ok(train)
+}
+
+/// The folds of `mode` over `bars` bars: holdout is [`split_point`]'s split, walk-forward
+/// K folds each holding out its last `test_fraction` (see [`crate::validation::folds`]).
+pub fn validation_folds(bars: usize, mode: ValidationMode, test_fraction: f64) -> Result<Vec<Fold>, EvolveError> {
+    match mode {
+        ValidationMode::Holdout => {
+            let split = split_point(bars, test_fraction)?;
+            Ok(vec![Fold {
+                train: 0..split,
+                test: split..bars,
+            }])
+        }
+        walk_forward => crate::validation::folds(bars, walk_forward, test_fraction, MIN_TRAIN_BARS)
+            .map_err(|e| EvolveError::Invalid(e.to_string())),
+    }
 }

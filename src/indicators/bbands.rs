@@ -24,12 +24,22 @@ pub fn bbands(close: &[f64], period: usize, nbdevup: f64, nbdevdn: f64) -> Resul
             });
         }
     }
+    let (middle, sd) = middle_and_sd(close, period)?;
+    let upper = middle.iter().zip(&sd).map(|(m, s)| m + s * nbdevup).collect();
+    let lower = middle.iter().zip(&sd).map(|(m, s)| m - s * nbdevdn).collect();
+    Ok(Bands { upper, middle, lower })
+}
+
+/// The middle band and the standard deviation of [`bbands`] (NaN during the look-back): the
+/// bands are `middle + sd * nbdevup` and `middle - sd * nbdevdn`, so callers that try many
+/// deviations compute these once per period.
+pub fn middle_and_sd(close: &[f64], period: usize) -> Result<(Vec<f64>, Vec<f64>), IndicatorError> {
+    check_period("bbands", "timeperiod", period, 2)?;
     let n = close.len();
     let middle = sma(close, period)?;
-    let mut upper = vec![f64::NAN; n];
-    let mut lower = vec![f64::NAN; n];
+    let mut sd_out = vec![f64::NAN; n];
     if n < period {
-        return Ok(Bands { upper, middle, lower });
+        return Ok((middle, sd_out));
     }
     let p = period as f64;
     let mut total2: f64 = close[..period - 1].iter().map(|v| v * v).sum();
@@ -41,11 +51,9 @@ pub fn bbands(close: &[f64], period: usize, nbdevup: f64, nbdevdn: f64) -> Resul
         total2 -= old * old;
         let m = middle[i];
         let var = mean2 - m * m;
-        let sd = if talib_is_zero_or_neg(var) { 0.0 } else { var.sqrt() };
-        upper[i] = m + sd * nbdevup;
-        lower[i] = m - sd * nbdevdn;
+        sd_out[i] = if talib_is_zero_or_neg(var) { 0.0 } else { var.sqrt() };
     }
-    Ok(Bands { upper, middle, lower })
+    Ok((middle, sd_out))
 }
 
 #[cfg(test)]

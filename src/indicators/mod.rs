@@ -27,7 +27,7 @@ mod wma;
 
 pub use adx::adx;
 pub use atr::atr;
-pub use bbands::{bbands, Bands};
+pub use bbands::{bbands, middle_and_sd, Bands};
 pub use dispatch::{compute, indicator_names, IndicatorOutput};
 pub use donchian::{donchian, Channel};
 pub use ema::ema;

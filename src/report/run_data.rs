@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::backtest::{run_backtest, BacktestReport, Stats};
+use crate::backtest::{BacktestContext, BacktestReport, Stats};
 use crate::evolution::{split_point, EvolveSettings};
 use crate::market::MarketData;
 use crate::seeds::lookup;
@@ -138,12 +138,15 @@ fn backtest_entry(
     let strategy = lookup(&record.seed_name)?;
     let (params, genes) = genome_of(strategy, record)?;
     let targets = strategy.signal(data, &genes)?;
-    let train = run_backtest(&data.slice(0..split), &targets[..split], &settings.backtest)?;
+    let warmup = strategy.warmup(data, &genes);
+    let train_data = data.slice(0..split);
+    let train = BacktestContext::new(&train_data)?.run(&targets[..split], &settings.backtest, warmup)?;
     let test = if split < data.bars.len() {
-        Some(run_backtest(
-            &data.slice(split..data.bars.len()),
+        let test_data = data.slice(split..data.bars.len());
+        Some(BacktestContext::new(&test_data)?.run(
             &targets[split..],
             &settings.backtest,
+            warmup.saturating_sub(split),
         )?)
     } else {
         None
@@ -168,7 +171,9 @@ pub fn validation_of(record: &HallOfFameRecord) -> Option<serde_json::Value> {
 /// The `validation_json` field of a serialised hall-of-fame record: JSON text or a value.
 fn validation_in(record: &serde_json::Value) -> Option<serde_json::Value> {
     match record.get("validation_json")? {
-        serde_json::Value::String(text) => serde_json::from_str(text).ok(),
+        serde_json::Value::String(text) => serde_json::from_str(text)
+            .ok()
+            .filter(|v: &serde_json::Value| !v.is_null()),
         serde_json::Value::Null => None,
         other => Some(other.clone()),
     }
@@ -232,6 +237,7 @@ mod tests {
             fitness: 1.0,
             train_stats_json: "{}".into(),
             test_stats_json: "{}".into(),
+            validation_json: "null".into(),
         };
         assert_eq!(validation_of(&record), None);
         let mut value = serde_json::to_value(&record).unwrap();

@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use evoflow_dataflows::{ClusterConfig, GenerationReport, StopReason, StopSignal};
 
+use super::validation::{add_population, ledger_from_individuals, problem_and_folds, validate_run, RunValidation};
 use super::{GenerationWriter, ResumedRun, RunError};
-use crate::evolution::{
-    hall_of_fame_report, select_families, split_point, BestStrategy, EvolveSettings, TradingProblem,
-};
+use crate::evolution::{select_families, BestStrategy, EvolveSettings, TradingProblem};
 use crate::market::MarketData;
 use crate::storage::{self, OpenMode, RunStatus, Storage, StorageConfig};
 use crate::strategy::Genome;
 use crate::telemetry::RunTelemetry;
+use crate::validation::{Fold, TrialLedger};
 
 /// A validated run: what to evolve, on which data, on which cluster, stored where. Every
 /// process of a cluster builds one from its own flags; only process 0 reads and writes
@@ -44,8 +44,8 @@ pub struct RunPlan {
 pub struct Prepared {
     /// The problem the dataflow evolves (the training data).
     pub problem: Arc<TradingProblem>,
-    /// The first held-out bar.
-    pub split: usize,
+    /// The training and held-out windows (`--validation`): one fold for holdout.
+    pub folds: Vec<Fold>,
     /// Families left out because the data cannot feed them (e.g. funding seeds without funding).
     pub warnings: Vec<String>,
 }
@@ -76,24 +76,29 @@ pub struct RunSummary {
     pub cache_hits: u64,
     /// The hall of fame, scored on the training and the held-out data.
     pub best: Vec<BestStrategy>,
+    /// The same hall of fame with the run's validation: trials, PBO, merged behaviours.
+    pub validation: Box<RunValidation>,
+}
+
+impl Prepared {
+    /// The first held-out bar of a holdout run (`None` for walk-forward, whose held-out bars
+    /// are several windows).
+    pub fn holdout_split(&self) -> Option<usize> {
+        match self.folds.as_slice() {
+            [one] => Some(one.train.end),
+            _ => None,
+        }
+    }
 }
 
 impl RunPlan {
     /// Selects the families the data can feed and builds the problem on the training data.
     pub fn prepare(&self) -> Result<Prepared, RunError> {
         let selection = select_families(&self.settings.seeds, &self.data)?;
-        let split = split_point(self.data.bars.len(), self.settings.test_fraction)?;
-        let train = Arc::new(self.data.slice(0..split));
-        let problem = Arc::new(TradingProblem::new(
-            selection.families.clone(),
-            train,
-            self.settings.objective,
-            self.settings.constraints,
-            self.settings.backtest,
-        )?);
+        let (problem, folds) = problem_and_folds(&self.settings, selection.families.clone(), &self.data)?;
         Ok(Prepared {
-            problem,
-            split,
+            problem: Arc::new(problem),
+            folds,
             warnings: selection.warnings,
         })
     }
@@ -145,8 +150,16 @@ impl RunPlan {
             .transpose()?;
         let sender = writer.as_ref().map(GenerationWriter::sender);
         let mut on_generation = on_generation;
+        // Every distinct genome evaluated (the DSR's N and V), from the reports; a resumed run
+        // starts from those stored before its checkpoint.
+        let trials = Arc::new(std::sync::Mutex::new(self.stored_trials(&problem)?));
+        let ledger = Arc::clone(&trials);
+        let ledger_problem = Arc::clone(&problem);
         let telemetry = self.telemetry.clone();
         let callback = move |report: &GenerationReport<Genome>| {
+            if let Ok(mut l) = ledger.lock() {
+                add_population(&mut l, &ledger_problem, &report.population);
+            }
             if let Some(t) = &telemetry {
                 t.generation(report);
             }
@@ -157,18 +170,6 @@ impl RunPlan {
         };
         let resume = self.resumed.as_ref().map(|r| r.checkpoint.clone());
         let end = connection.execute(resume, callback);
-        // The hall of fame is scored (pure computation, no storage) while the writer drains.
-        let scored = match &end {
-            Ok(e) if !matches!(e.stop, StopReason::Interrupted { .. }) => e.result.as_ref().map(|r| {
-                let entries: Vec<(Genome, f64)> = r
-                    .hall_of_fame
-                    .iter()
-                    .map(|e| (e.genome.clone(), e.fitness.value()))
-                    .collect();
-                hall_of_fame_report(&prepared.problem, &entries, &self.data, prepared.split)
-            }),
-            _ => None,
-        };
         // Every generation the dataflow reported is written before anything else is stored.
         let (mut store, write_error) = match writer.map(GenerationWriter::finish) {
             Some((s, e)) => (Some(s), e),
@@ -208,16 +209,20 @@ impl RunPlan {
         let evaluations = result.stats.iter().map(|s| s.evaluations).sum();
         let cache_hits = result.stats.iter().map(|s| s.cache_hits).sum();
         let generations = result.stats.last().map_or(0, |s| s.generation + 1);
-        let best = match scored {
-            Some(best) => self.store_result(store.as_mut(), best?)?,
-            None => self.complete(prepared, store.as_mut(), &entries)?,
-        };
+        let population: Vec<(Genome, f64)> = result
+            .final_population
+            .iter()
+            .map(|s| (s.genome.clone(), s.fitness.value()))
+            .collect();
+        let trials = trials.lock().map(|l| l.clone()).unwrap_or_default();
+        let validation = self.complete(prepared, store.as_mut(), &entries, &population, &trials)?;
         Ok(RunEnding::Completed(RunSummary {
             run_id,
             generations,
             evaluations,
             cache_hits,
-            best,
+            best: validation.best.clone(),
+            validation: Box::new(validation),
         }))
     }
 
@@ -299,37 +304,62 @@ impl RunPlan {
             .iter()
             .map(|e| (e.genome.clone(), e.fitness.value()))
             .collect();
-        let best = self.complete(prepared, store.as_mut(), &entries)?;
+        // The final population: the stored individuals of the last generation evaluated.
+        let last = r.checkpoint.generation.saturating_sub(1);
+        let population: Vec<(Genome, f64)> = r
+            .individuals
+            .iter()
+            .filter(|i| u64::from(i.generation) == last)
+            .filter_map(|i| {
+                let genes = serde_json::from_str(&i.genome_json).ok()?;
+                Some((prepared.problem.genome_from_named(&i.seed_name, &genes)?, i.fitness))
+            })
+            .collect();
+        let trials = self.stored_trials(&prepared.problem)?;
+        let validation = self.complete(prepared, store.as_mut(), &entries, &population, &trials)?;
         Ok(RunEnding::Completed(RunSummary {
             run_id: self.run_id.clone(),
             generations: r.checkpoint.generation,
             evaluations: generations.iter().map(|g| g.evaluations).sum(),
             cache_hits: generations.iter().map(|g| g.cache_hits).sum(),
-            best,
+            best: validation.best.clone(),
+            validation: Box::new(validation),
         }))
     }
 
-    /// Scores the hall of fame on the training and held-out data and, when `store` is given,
-    /// stores it and marks the run completed.
+    /// The trials a resumed run evaluated before its checkpoint (none for a new run).
+    fn stored_trials(&self, problem: &TradingProblem) -> Result<TrialLedger, RunError> {
+        match &self.resumed {
+            Some(r) => ledger_from_individuals(&r.individuals, r.checkpoint.generation, problem)
+                .map_err(|e| RunError::Conflict(format!("--resume {}: {e}", self.run_id))),
+            None => Ok(TrialLedger::default()),
+        }
+    }
+
+    /// Validates the hall of fame (`entries`, then the rest of the `population` for distinct
+    /// behaviours) over the folds against the run's `trials`, with the population's PBO, and,
+    /// when `store` is given, stores it and marks the run completed.
     fn complete(
         &self,
         prepared: &Prepared,
         store: Option<&mut Box<dyn Storage>>,
         entries: &[(Genome, f64)],
-    ) -> Result<Vec<BestStrategy>, RunError> {
-        let best = hall_of_fame_report(&prepared.problem, entries, &self.data, prepared.split)?;
-        self.store_result(store, best)
-    }
-
-    /// Stores the scored hall of fame and marks the run completed (when `store` is given).
-    fn store_result(
-        &self,
-        store: Option<&mut Box<dyn Storage>>,
-        best: Vec<BestStrategy>,
-    ) -> Result<Vec<BestStrategy>, RunError> {
+        population: &[(Genome, f64)],
+        trials: &TrialLedger,
+    ) -> Result<RunValidation, RunError> {
         let run_id = &self.run_id;
+        let validated = validate_run(
+            &self.settings,
+            &prepared.problem,
+            &prepared.folds,
+            &self.data,
+            entries,
+            population,
+            trials,
+        )?;
         if let Some(s) = store {
-            let records: Vec<storage::HallOfFameRecord> = best
+            let records: Vec<storage::HallOfFameRecord> = validated
+                .best
                 .iter()
                 .enumerate()
                 .map(|(i, b)| {
@@ -341,13 +371,14 @@ impl RunPlan {
                         fitness: b.fitness,
                         train_stats_json: serde_json::to_string(&b.train)?,
                         test_stats_json: serde_json::to_string(&b.test)?,
+                        validation_json: serde_json::to_string(&validated.stored(i))?,
                     })
                 })
                 .collect::<Result<_, serde_json::Error>>()
                 .map_err(RunError::json("encoding the hall of fame"))?;
             s.complete_run(run_id, &records, now_ms())?;
         }
-        Ok(best)
+        Ok(validated)
     }
 }
 

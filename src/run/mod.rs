@@ -1,9 +1,10 @@
-//! Run lifecycle shared by the CLI and embedders: the stored run plan, resuming, storing generations, completing.
+//! Run lifecycle shared by the CLI and embedders: the stored run plan, resuming, storing generations, completing, and the validation at a run's end.
 
 pub mod error;
 pub mod lifecycle;
 pub mod plan;
 pub mod resume;
+pub mod validation;
 pub mod writer;
 
 pub use error::RunError;

@@ -47,6 +47,9 @@ pub fn plan_values(s: &EvolveSettings) -> Vec<(&'static str, String)> {
         ("--commission", s.backtest.commission.to_string()),
         ("--slippage-bps", s.backtest.slippage_bps.to_string()),
         ("--cash", s.backtest.cash.to_string()),
+        ("--validation", s.validation.mode.to_string()),
+        ("--pbo", s.validation.pbo_blocks.to_string()),
+        ("--min-test-trades", s.validation.min_test_trades.to_string()),
     ]
 }
 
@@ -119,6 +122,7 @@ mod tests {
             backtest: crate::backtest::BacktestConfig::default(),
             seeds: Vec::new(),
             data: "sample:x".into(),
+            validation: crate::validation::ValidationSettings::default(),
         }
     }
 
@@ -155,6 +159,30 @@ mod tests {
             err.contains("--population 50") && err.contains("--population 40"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_validation_mode_is_part_of_the_plan() {
+        let stored = settings();
+        let mut now = settings();
+        now.validation.mode = "walk-forward:3".parse().unwrap();
+        let req = RunRequest {
+            settings: now,
+            given: vec!["--validation".into()],
+        };
+        let err = req.resume_plan(&stored).unwrap_err().to_string();
+        assert!(
+            err.contains("--validation walk-forward:3") && err.contains("--validation holdout"),
+            "{err}"
+        );
+        let json = serde_json::to_string(&stored).unwrap();
+        let before = json.replace(
+            r#","validation":{"mode":"holdout","pbo_blocks":16,"min_test_trades":10}"#,
+            "",
+        );
+        assert_ne!(before, json, "the stored form names the validation settings");
+        let old: EvolveSettings = serde_json::from_str(&before).unwrap();
+        assert_eq!(old, stored, "a plan stored before validation settings reads as holdout");
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct ResumedRun {
     pub checkpoint_payload: Vec<u8>,
     /// Set when another build of evoflow started the run.
     pub warning: Option<String>,
+    /// The individuals stored so far: the trials before the checkpoint (the DSR's N and V)
+    /// and, for a run already over, its final population.
+    pub individuals: Vec<crate::storage::IndividualRecord>,
 }
 
 impl ResumedRun {
@@ -159,12 +162,14 @@ pub fn read_resumed_run(
         "run {id}: checkpoint of generation {} is unreadable",
         stored_checkpoint.generation
     )))?;
+    let individuals = s.read_individuals(id, None)?;
     Ok(ResumedRun {
         settings: stored,
         status: record.status,
         checkpoint,
         checkpoint_payload: stored_checkpoint.payload,
         warning,
+        individuals,
     })
 }
 

@@ -38,6 +38,13 @@ impl Strategy for AtrStopLoss {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The ATR (look-back `atr_period`) and its mean over `5 * atr_period` ATR values.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        let p = int(g[0]);
+        p + 5 * p - 1
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (period, stop_m, trail_m, size_f, vol_adj) = (int(g[0]), g[1], g[2], g[3], g[4]);

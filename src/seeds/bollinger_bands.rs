@@ -1,7 +1,9 @@
 //! Seed `bollinger_bands` (volatility): squeeze breakouts, otherwise mean reversion at the bands.
 
-use super::features::{failed, finish, genes, int, percentile_rank};
-use crate::indicators::bbands;
+use super::bandwidth_rank::BandwidthOrder;
+use super::columns::{column, ColumnKey};
+use super::features::{failed, finish, genes, int, NO_RANK};
+use crate::indicators::middle_and_sd;
 use crate::market::MarketData;
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
 
@@ -45,25 +47,69 @@ impl Strategy for BollingerBands {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The bandwidth's percentile rank: the bands from bar `lookback_period - 1`, the rank once `5 * lookback_period` bandwidths exist.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        let p = int(g[0]);
+        (p - 1) + (SQUEEZE_HISTORY_FACTOR * p - 1)
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (period, mult, squeeze_q, strength, scaling) = (int(g[0]), g[1], g[2], g[3], g[4]);
         let close = &data.bars.close;
-        let bands = bbands(close, period, mult, mult).map_err(failed(self.name()))?;
-        let width: Vec<f64> = (0..close.len())
-            .map(|i| (bands.upper[i] - bands.lower[i]) / bands.middle[i])
-            .collect();
-        let rank = percentile_rank(&width, SQUEEZE_HISTORY_FACTOR * period);
-        let mut out = vec![0.0; close.len()];
+        if !mult.is_finite() {
+            return Err(failed(self.name())(crate::indicators::IndicatorError::InvalidParam {
+                indicator: "bbands",
+                message: "nbdevup must be finite".into(),
+            }));
+        }
+        // TA-Lib BBANDS: upper = middle + sd * mult, lower = middle - sd * mult, with the
+        // middle band and sd kept per period and the bandwidth rank per (period, mult).
+        let msd = column(
+            data,
+            ColumnKey::new("bbands middle, sd (close)", &[period as u64]),
+            || middle_and_sd(close, period).map(|(m, s)| [m, s]),
+        )
+        .map_err(failed(self.name()))?;
+        let [middle, sd] = &*msd;
+        // The bandwidth's percentile rank, kept as counts of lower values (exactly
+        // `percentile_rank`: count / (window - 1)), from one ordering per period.
+        let history = SQUEEZE_HISTORY_FACTOR * period;
+        let order = column(
+            data,
+            ColumnKey::new("bollinger_bands/bandwidth order", &[period as u64]),
+            || Ok::<_, std::convert::Infallible>(BandwidthOrder::new(middle, sd, history)),
+        )
+        .unwrap_or_else(|e| match e {});
+        let below = column(
+            data,
+            ColumnKey::new(
+                "bollinger_bands/bandwidth below counts",
+                &[period as u64, mult.to_bits()],
+            ),
+            || Ok::<_, std::convert::Infallible>(order.below_counts(middle, sd, mult)),
+        )
+        .unwrap_or_else(|e| match e {});
+        let denominator = (history.max(2) - 1) as f64;
+        // A squeeze is `count / denominator <= squeeze_threshold`; that quotient grows with the
+        // count, so it holds exactly for the counts below `squeeze_counts` (no division per bar).
+        let squeeze_counts = (0..history.max(2))
+            .take_while(|&k| k as f64 / denominator <= squeeze_q)
+            .count();
+        let n = close.len();
+        let (middle, sd, below, close) = (&middle[..n], &sd[..n], &below[..n], &close[..n]);
+        let mut out = vec![0.0; n];
         let mut pos = 0.0f64;
         let mut breakout = false;
         let mut last_squeeze: Option<usize> = None;
-        for i in 0..close.len() {
-            let (up, mid, lo, c) = (bands.upper[i], bands.middle[i], bands.lower[i], close[i]);
-            if !(up.is_finite() && mid.is_finite() && lo.is_finite()) || up <= lo || !rank[i].is_finite() {
+        for i in 0..n {
+            let (mid, c, count) = (middle[i], close[i], below[i]);
+            let (up, lo) = (mid + sd[i] * mult, mid - sd[i] * mult);
+            if !(up.is_finite() && mid.is_finite() && lo.is_finite()) || up <= lo || count == NO_RANK {
                 continue;
             }
-            if rank[i] <= squeeze_q {
+            if usize::from(count) < squeeze_counts {
                 last_squeeze = Some(i);
             }
             let pct_b = (c - lo) / (up - lo);

@@ -1,9 +1,11 @@
 //! Seed `donchian_breakout` (breakout): close beyond the prior channel with volume confirmation.
 
-use super::features::{failed, finish, genes, horizon_scale, int, prior, rolling_max, rolling_min};
+use super::columns::{column, ColumnKey};
+use super::features::{failed, finish, genes, horizon_scale_column, int, prior, rolling_max, rolling_min};
 use crate::indicators::sma;
 use crate::market::MarketData;
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
+use std::convert::Infallible;
 
 /// Bars in the volume mean used for confirmation.
 const VOLUME_MEAN_BARS: usize = 20;
@@ -43,15 +45,33 @@ impl Strategy for DonchianBreakout {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The prior channel (current bar excluded) from bar `channel_period`; the volume mean is optional.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        int(g[0])
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (period, threshold, vol_conf, fail_bars, bias) = (int(g[0]), g[1], g[2], int(g[3]), g[4]);
         let b = &data.bars;
         let n = b.len();
-        let upper = prior(&rolling_max(&b.high, period));
-        let lower = prior(&rolling_min(&b.low, period));
-        let vol_mean = prior(&sma(&b.volume, VOLUME_MEAN_BARS).map_err(failed(self.name()))?);
-        let scale = horizon_scale(&b.timestamp_ms);
+        let p = [period as u64];
+        let upper = column(data, ColumnKey::new("prior(rolling_max(high))", &p), || {
+            Ok::<_, Infallible>(prior(&rolling_max(&b.high, period)))
+        })
+        .unwrap_or_else(|e| match e {});
+        let lower = column(data, ColumnKey::new("prior(rolling_min(low))", &p), || {
+            Ok::<_, Infallible>(prior(&rolling_min(&b.low, period)))
+        })
+        .unwrap_or_else(|e| match e {});
+        let vol_mean = column(
+            data,
+            ColumnKey::new("prior(sma(volume))", &[VOLUME_MEAN_BARS as u64]),
+            || sma(&b.volume, VOLUME_MEAN_BARS).map(|v| prior(&v)),
+        )
+        .map_err(failed(self.name()))?;
+        let scale = horizon_scale_column(data);
         let long_size = (2.0 * bias).min(1.0);
         let short_size = (2.0 * (1.0 - bias)).min(1.0);
 
@@ -59,14 +79,16 @@ impl Strategy for DonchianBreakout {
         let mut pos = 0.0f64;
         let mut entry = 0usize;
         let mut level = 0.0f64;
+        let (upper, lower, close, volume) = (&upper[..n], &lower[..n], &b.close[..n], &b.volume[..n]);
+        let (scale, vol_mean) = (&scale[..n], &vol_mean[..n]);
         for i in 0..n {
-            let (up, lo, c) = (upper[i], lower[i], b.close[i]);
+            let (up, lo, c) = (upper[i], lower[i], close[i]);
             if !(up.is_finite() && lo.is_finite() && c.is_finite()) {
                 continue;
             }
             let thr = threshold * scale[i];
             let vm = vol_mean[i];
-            let vol_ok = !(vm.is_finite() && vm > 0.0) || b.volume[i] >= vol_conf * vm;
+            let vol_ok = !(vm.is_finite() && vm > 0.0) || volume[i] >= vol_conf * vm;
             let long_break = vol_ok && c > up * (1.0 + thr);
             let short_break = vol_ok && c < lo * (1.0 - thr);
             if pos > 0.0 {

@@ -1,6 +1,7 @@
 //! Seed `ema_crossover` (momentum): fast/slow EMA gap with a slope filter on the slow EMA.
 
-use super::features::{failed, finish, genes, horizon_scale, int};
+use super::columns::{column, ColumnKey};
+use super::features::{failed, finish, genes, horizon_scale_column, int};
 use crate::indicators::ema;
 use crate::market::MarketData;
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
@@ -34,13 +35,20 @@ impl Strategy for EmaCrossover {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The fast and slow EMAs (TA-Lib look-back `period - 1`).
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        int(g[0]).max(int(g[1])) - 1
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (fast_p, slow_p, mom, strength, trend) = (int(g[0]), int(g[1]), g[2], g[3], g[4]);
         let close = &data.bars.close;
-        let fast = ema(close, fast_p).map_err(failed(self.name()))?;
-        let slow = ema(close, slow_p).map_err(failed(self.name()))?;
-        let scale = horizon_scale(&data.bars.timestamp_ms);
+        let ema_of = |p: usize| column(data, ColumnKey::new("ema(close)", &[p as u64]), || ema(close, p));
+        let fast = ema_of(fast_p).map_err(failed(self.name()))?;
+        let slow = ema_of(slow_p).map_err(failed(self.name()))?;
+        let scale = horizon_scale_column(data);
         let mut out = vec![0.0; close.len()];
         for i in slow_p..close.len() {
             let (f, s, s_then) = (fast[i], slow[i], slow[i - slow_p]);

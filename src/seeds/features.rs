@@ -152,6 +152,16 @@ pub fn horizon_scale(timestamp_ms: &[i64]) -> Vec<f64> {
     out
 }
 
+/// [`horizon_scale`] of the data's timestamps, memoised like an indicator column (see
+/// [`super::columns`]).
+pub fn horizon_scale_column(data: &crate::market::MarketData) -> std::rc::Rc<Vec<f64>> {
+    let key = super::columns::ColumnKey::new("horizon_scale(timestamp)", &[]);
+    super::columns::column(data, key, || {
+        Ok::<_, std::convert::Infallible>(horizon_scale(&data.bars.timestamp_ms))
+    })
+    .unwrap_or_else(|e| match e {})
+}
+
 /// Bars per year implied by the median bar interval (causal as in [`horizon_scale`]).
 pub fn bars_per_year(timestamp_ms: &[i64]) -> Vec<f64> {
     horizon_scale(timestamp_ms).iter().map(|s| 365.25 / (s * s)).collect()
@@ -207,12 +217,85 @@ pub fn efficiency_ratio(close: &[f64], period: usize) -> Vec<f64> {
     out
 }
 
+/// Windows up to this length are counted directly (see [`percentile_rank`]).
+const DIRECT_RANK_WINDOW: usize = 256;
+
 /// Fraction of the previous `window - 1` values strictly below the value at i (its percentile
 /// rank within the trailing window, in [0, 1]); NaN until the window holds `window` finite values.
 ///
-/// O(n log n): the trailing values are counted in a Fenwick tree over the ranks of the finite
-/// values, so long windows (the ML seeds use up to 500) cost no more than short ones.
+/// Windows up to 256 bars (the Bollinger squeeze uses at most 200): the previous values are
+/// counted directly, a branch-free vectorised pass (AVX2 where the CPU has it) that beats any
+/// ordered structure at these lengths. Longer windows (the ML seeds use up to 500): O(n log n),
+/// the trailing values are counted in a Fenwick tree over the ranks of the finite values. Both
+/// count exactly, so they give the same values bit for bit.
 pub fn percentile_rank(values: &[f64], window: usize) -> Vec<f64> {
+    let window = window.max(2);
+    if window <= DIRECT_RANK_WINDOW {
+        return percentile_rank_direct(values, window);
+    }
+    percentile_rank_tree(values, window)
+}
+
+/// [`percentile_rank`] by direct counting (any window >= 2).
+pub fn percentile_rank_direct(values: &[f64], window: usize) -> Vec<f64> {
+    let window = window.max(2);
+    let denominator = (window - 1) as f64;
+    below_counts(values, window)
+        .into_iter()
+        .map(|c| {
+            if c == NO_RANK {
+                f64::NAN
+            } else {
+                f64::from(c) / denominator
+            }
+        })
+        .collect()
+}
+
+/// Marks a bar without a rank in [`below_counts`].
+pub const NO_RANK: u16 = u16::MAX;
+
+/// For windows of 2 to 65,535 bars: per bar, how many of the previous `window - 1` values are
+/// strictly below the value at i ([`NO_RANK`] until the window holds `window` finite values);
+/// the percentile rank is that count / (window - 1). Counted directly, vectorised.
+pub fn below_counts(values: &[f64], window: usize) -> Vec<u16> {
+    let window = window.clamp(2, usize::from(NO_RANK));
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { below_counts_avx2(values, window) };
+    }
+    below_counts_plain(values, window)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn below_counts_avx2(values: &[f64], window: usize) -> Vec<u16> {
+    below_counts_plain(values, window)
+}
+
+#[inline(always)]
+fn below_counts_plain(values: &[f64], window: usize) -> Vec<u16> {
+    let n = values.len();
+    let mut out = vec![NO_RANK; n];
+    // Non-finite values within values[i + 1 - window ..= i].
+    let mut bad = 0usize;
+    for i in 0..n {
+        bad += usize::from(!values[i].is_finite());
+        if i >= window && !values[i - window].is_finite() {
+            bad -= 1;
+        }
+        if i + 1 >= window && bad == 0 {
+            let v = values[i];
+            let below: u64 = values[i + 1 - window..i].iter().map(|&x| u64::from(x < v)).sum();
+            out[i] = below as u16;
+        }
+    }
+    out
+}
+
+/// [`percentile_rank`] with a Fenwick tree over the ranks of the finite values (any window >= 2).
+pub fn percentile_rank_tree(values: &[f64], window: usize) -> Vec<f64> {
     let window = window.max(2);
     let n = values.len();
     let mut out = vec![f64::NAN; n];
@@ -344,15 +427,20 @@ mod tests {
             71 => Some(-0.0),
             _ => None,
         });
-        for window in [1, 2, 3, 10, 60, 200, 500] {
-            let fast = percentile_rank(&values, window);
+        for window in [1, 2, 3, 10, 60, 200, 256, 257, 500] {
             let naive = percentile_rank_naive(&values, window);
-            assert_eq!(fast.len(), naive.len());
-            for (i, (a, b)) in fast.iter().zip(&naive).enumerate() {
-                assert!(
-                    a == b || (a.is_nan() && b.is_nan()),
-                    "window {window} bar {i}: {a} vs {b}"
-                );
+            for fast in [
+                percentile_rank(&values, window),
+                percentile_rank_direct(&values, window),
+                percentile_rank_tree(&values, window),
+            ] {
+                assert_eq!(fast.len(), naive.len());
+                for (i, (a, b)) in fast.iter().zip(&naive).enumerate() {
+                    assert!(
+                        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                        "window {window} bar {i}: {a} vs {b}"
+                    );
+                }
             }
         }
     }

@@ -44,6 +44,17 @@ impl Strategy for FundingRateCarry {
     fn needs_funding(&self) -> bool {
         true
     }
+    /// The funding score: defined from the first bar at whose time `funding_persistence` events are known (the number of bars when that never happens; no funding: 0).
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let Some(funding) = &data.funding else {
+            return 0;
+        };
+        let persist = int(genes(&GENES, genome)[4]);
+        match funding.time_ms.get(persist - 1) {
+            Some(&t) => data.bars.timestamp_ms.partition_point(|&ts| ts < t),
+            None => data.bars.len(),
+        }
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         // An empty series (e.g. a slice before the first event) is data with no known events yet.
         let Some(funding) = &data.funding else {

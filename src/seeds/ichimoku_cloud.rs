@@ -36,6 +36,13 @@ impl Strategy for IchimokuCloud {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The cloud: both senkou spans are displaced `kijun` bars forward, so it exists from bar `max(tenkan, kijun, senkou_b) - 1 + kijun`.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        let (t, k, b) = (int(g[0]), int(g[1]), int(g[2]));
+        t.max(k).max(b) - 1 + k
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (tenkan_p, kijun_p, span_b_p, cloud_w, mom_c) = (int(g[0]), int(g[1]), int(g[2]), g[3], g[4]);

@@ -1,7 +1,7 @@
 //! Seed `linear_svc_classifier` (ml_classifier): walk-forward linear-SVM committee on engineered features.
 
 use super::features::{finish, genes, int};
-use super::ml_features::{cached_feature_rows, forward_returns, retrainings, Row};
+use super::ml_features::{cached_feature_rows, first_prediction, forward_returns, retrainings, Row};
 use crate::market::MarketData;
 use crate::ml::{LinearSvm, Matrix, Scaler, SvmParams};
 use crate::strategy::{GeneSpec, Strategy, StrategyError, StrategyType};
@@ -61,6 +61,11 @@ impl Strategy for LinearSvcClassifier {
         1.26 + 3.2e-5 * members * window * (features + 1.0).powi(2)
     }
 
+    /// The committee's prediction: the first bar predicted by the first walk-forward retraining (the number of bars when there is none).
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let window = int(genes(&GENES, genome)[0]);
+        first_prediction(data, window)
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let p = Params {

@@ -202,6 +202,20 @@ pub fn retrainings<'a>(rows: &'a [Row], fwd: &'a [f64], window: usize) -> impl I
     })
 }
 
+/// The first bar a walk-forward model trained on `window` rows predicts (its first
+/// retraining's first target): the ML seeds' warm-up; the number of bars when the model
+/// never predicts, or when the features cannot be computed.
+pub fn first_prediction(data: &MarketData, window: usize) -> usize {
+    let Ok(rows) = cached_feature_rows(data) else {
+        return data.bars.len();
+    };
+    let fwd = forward_returns(&data.bars.close);
+    let first = retrainings(&rows, &fwd, window)
+        .next()
+        .map_or(data.bars.len(), |step| step.targets[0]);
+    first
+}
+
 /// The training rows for a model (re)trained at the close of bar `at` on the last `window`
 /// rows whose label is known then: t in `at - HORIZON - window + 1 ..= at - HORIZON`. None
 /// while that range would start before bar 0.

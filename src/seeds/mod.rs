@@ -6,7 +6,9 @@
 //! Thresholds stated as relative price moves are written for daily bars and scaled to the data's
 //! timeframe by `sqrt(bar duration / 1 day)` (see [`features::horizon_scale`]).
 
+pub mod bandwidth_rank;
 pub mod catalog;
+pub mod columns;
 pub use catalog::{all_strategies, lookup};
 pub mod features;
 pub mod ml_features;

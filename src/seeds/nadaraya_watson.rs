@@ -45,6 +45,12 @@ impl Strategy for NadarayaWatson {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The long volatility that adapts the bandwidth: the sd of `5 * bandwidth` log returns, defined from bar `5 * bandwidth`.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        LONG_VOL_FACTOR * int(g[0])
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (bandwidth, gaussian, threshold, smoothing, adapt) = (g[0], g[1] < 0.5, g[2], g[3], g[4]);

@@ -1,7 +1,7 @@
 //! Seed `pca_tree_quantile` (ml_classifier): standardise → PCA → random forest on the 5-bar forward return, walk-forward.
 
 use super::features::{finish, genes, int, percentile_rank};
-use super::ml_features::{cached_feature_rows, forward_returns, retrainings, NUM_FEATURES};
+use super::ml_features::{cached_feature_rows, first_prediction, forward_returns, retrainings, NUM_FEATURES};
 use crate::market::MarketData;
 use crate::ml::{Forest, ForestParams, Matrix, Pca, Scaler};
 use crate::strategy::{GeneSpec, Genome, Strategy, StrategyError, StrategyType};
@@ -70,6 +70,11 @@ impl Strategy for PcaTreeQuantile {
         4.7 + 9.8e-5 * trees * window * levels + 0.0125 * trees * depth
     }
 
+    /// The prediction's percentile rank: at the earliest `feature_window - 1` bars after the first bar predicted by the first walk-forward retraining.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let window = int(genes(&GENES, genome)[4]);
+        first_prediction(data, window).saturating_add(window - 1)
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (components, depth, trees, q, window, bins) = (int(g[0]), int(g[1]), int(g[2]), g[3], int(g[4]), int(g[5]));

@@ -1,5 +1,6 @@
 //! Seed `rsi_filter` (mean_reversion): Wilder RSI zones, optionally trend-filtered, blended with divergence.
 
+use super::columns::{column, ColumnKey};
 use super::features::{divergence, failed, finish, genes, int, quantise};
 use crate::indicators::{ema, rsi};
 use crate::market::MarketData;
@@ -40,13 +41,31 @@ impl Strategy for RsiFilter {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// RSI (look-back `rsi_period`) and the trend EMA of `4 * rsi_period` bars; the divergence term is optional.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        let p = int(g[0]);
+        p.max(4 * p - 1)
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (period, oversold, overbought, mode, div_w) = (int(g[0]), g[1], g[2], g[3], g[4]);
         let close = &data.bars.close;
-        let r = rsi(close, period).map_err(failed(self.name()))?;
-        let trend = ema(close, 4 * period).map_err(failed(self.name()))?;
-        let div = divergence(close, &r, 2 * period);
+        let r = column(data, ColumnKey::new("rsi(close)", &[period as u64]), || {
+            rsi(close, period)
+        })
+        .map_err(failed(self.name()))?;
+        let trend = column(data, ColumnKey::new("ema(close)", &[4 * period as u64]), || {
+            ema(close, 4 * period)
+        })
+        .map_err(failed(self.name()))?;
+        let div = column(
+            data,
+            ColumnKey::new("divergence(close, rsi(close))", &[period as u64, 2 * period as u64]),
+            || Ok::<_, std::convert::Infallible>(divergence(close, &r, 2 * period)),
+        )
+        .unwrap_or_else(|e| match e {});
         let mut out = vec![0.0; close.len()];
         for i in 0..close.len() {
             let (v, t, c) = (r[i], trend[i], close[i]);

@@ -1,5 +1,6 @@
 //! Seed `sma_trend_filter` (trend_following): SMA trend direction sized by trend strength and momentum.
 
+use super::columns::{column, ColumnKey};
 use super::features::{efficiency_ratio, failed, finish, genes, int, quantise};
 use crate::indicators::sma;
 use crate::market::MarketData;
@@ -35,13 +36,23 @@ impl Strategy for SmaTrendFilter {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// Both SMAs (look-back `period - 1`) and the efficiency ratio (defined from bar `trend_strength_period`).
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        (int(g[0]).max(int(g[1])) - 1).max(int(g[2]))
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (fast_p, slow_p, ts_p, filt, mom_c) = (int(g[0]), int(g[1]), int(g[2]), g[3], g[4]);
         let close = &data.bars.close;
-        let fast = sma(close, fast_p).map_err(failed(self.name()))?;
-        let slow = sma(close, slow_p).map_err(failed(self.name()))?;
-        let er = efficiency_ratio(close, ts_p);
+        let sma_of = |p: usize| column(data, ColumnKey::new("sma(close)", &[p as u64]), || sma(close, p));
+        let fast = sma_of(fast_p).map_err(failed(self.name()))?;
+        let slow = sma_of(slow_p).map_err(failed(self.name()))?;
+        let er = column(data, ColumnKey::new("efficiency_ratio(close)", &[ts_p as u64]), || {
+            Ok::<_, std::convert::Infallible>(efficiency_ratio(close, ts_p))
+        })
+        .unwrap_or_else(|e| match e {});
         let mut out = vec![0.0; close.len()];
         for i in ts_p..close.len() {
             let (f, s, e) = (fast[i], slow[i], er[i]);

@@ -1,5 +1,6 @@
 //! Seed `stochastic_oscillator` (momentum): %K/%D cross side weighted with zone position and divergence.
 
+use super::columns::{column, ColumnKey};
 use super::features::{divergence, failed, finish, genes, int, quantise};
 use crate::indicators::stoch;
 use crate::market::MarketData;
@@ -39,16 +40,30 @@ impl Strategy for StochasticOscillator {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// Slow %K and %D: TA-Lib's look-back `(k_period - 1) + (3 - 1) + (d_period - 1)`; the divergence term is optional.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        (int(g[0]) - 1) + (SLOWK_PERIOD - 1) + (int(g[1]) - 1)
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (k_p, d_p, overbought, oversold, sens) = (int(g[0]), int(g[1]), g[2], g[3], g[4]);
         let b = &data.bars;
-        let st = stoch(&b.high, &b.low, &b.close, k_p, SLOWK_PERIOD, d_p).map_err(failed(self.name()))?;
-        let div = divergence(&b.close, &st.slowk, 2 * k_p);
+        let params = [k_p as u64, SLOWK_PERIOD as u64, d_p as u64];
+        let st = column(data, ColumnKey::new("stoch(high, low, close)", &params), || {
+            stoch(&b.high, &b.low, &b.close, k_p, SLOWK_PERIOD, d_p).map(|st| [st.slowk, st.slowd])
+        })
+        .map_err(failed(self.name()))?;
+        let [slowk, slowd] = &*st;
+        let div = column(data, ColumnKey::new("divergence(close, stoch slowk)", &params), || {
+            Ok::<_, std::convert::Infallible>(divergence(&b.close, slowk, 2 * k_p))
+        })
+        .unwrap_or_else(|e| match e {});
         let mut out = vec![0.0; b.len()];
         let mut side = 0.0f64;
         for i in 0..b.len() {
-            let (k, d) = (st.slowk[i], st.slowd[i]);
+            let (k, d) = (slowk[i], slowd[i]);
             if !(k.is_finite() && d.is_finite()) {
                 continue;
             }

@@ -44,6 +44,12 @@ impl Strategy for VolatilityScaling {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The long volatility: the sd of `4 * window` log returns, defined from bar `4 * window`.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        LONG_WINDOW_FACTOR * int(g[0])
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (window, regime_thr, scaling, persistence) = (int(g[0]), g[1], g[2], int(g[3]));

@@ -42,6 +42,12 @@ impl Strategy for VwapReversion {
     fn genes(&self) -> &'static [GeneSpec] {
         &GENES
     }
+    /// The rolling VWAP, its deviation (both from bar `vwap_period - 1`) and the efficiency ratio (from bar `vwap_period`); the volume mean is optional.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let g = genes(&GENES, genome);
+        let _ = data;
+        int(g[0])
+    }
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let g = genes(&GENES, genome);
         let (period, threshold, vol_conf, dev_m, regime_w) = (int(g[0]), g[1], g[2], g[3], g[4]);

@@ -171,7 +171,8 @@ impl DbFile {
                     h.genome_json,
                     h.fitness,
                     h.train_stats_json,
-                    h.test_stats_json
+                    h.test_stats_json,
+                    h.validation_json
                 ])
                 .map_err(e)?;
             }

@@ -62,7 +62,8 @@ impl DbFile {
                         path: path.to_path_buf(),
                         reason: "an empty DuckDB database (no evoflow schema)".into(),
                     }),
-                    Inspection::Version(v) if v < SCHEMA_VERSION => Err(StorageError::NeedsMigration {
+                    // Version 1 files read as they are (their hall of fame has no validation).
+                    Inspection::Version(v) if v < schema::OLDEST_READABLE => Err(StorageError::NeedsMigration {
                         path: path.to_path_buf(),
                         found: v,
                         supported: SCHEMA_VERSION,

@@ -101,6 +101,9 @@ pub struct HallOfFameRecord {
     pub train_stats_json: String,
     /// Backtest statistics on the test data, as JSON.
     pub test_stats_json: String,
+    /// The entry's validation (PSR, DSR and inputs, warnings, the run's PBO), as JSON;
+    /// `null` in rows stored before schema version 2.
+    pub validation_json: String,
 }
 
 /// Everything needed to resume a run at a generation boundary, as opaque bytes the

@@ -286,7 +286,8 @@ impl DbFile {
                     h.genome_json,
                     h.fitness,
                     h.train_stats_json,
-                    h.test_stats_json
+                    h.test_stats_json,
+                    h.validation_json
                 ])
                 .map_err(|e| self.err(e))?;
             }
@@ -296,12 +297,27 @@ impl DbFile {
 
     /// A run's hall of fame, best rank first.
     pub fn read_hall_of_fame(&self, run_id: &str) -> Result<Vec<HallOfFameRecord>, StorageError> {
+        // A version 1 file opened read-only has no validation column: its rows read `null`.
+        let has_validation: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM information_schema.columns
+                 WHERE table_name = 'hall_of_fame' AND column_name = 'validation_json'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let validation = if has_validation {
+            "coalesce(validation_json, 'null')"
+        } else {
+            "'null'"
+        };
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT run_id, rank, seed_name, genome_json, fitness, train_stats_json, test_stats_json
-                 FROM hall_of_fame WHERE run_id = ? ORDER BY rank",
-            )
+            .prepare(&format!(
+                "SELECT run_id, rank, seed_name, genome_json, fitness, train_stats_json, test_stats_json, {validation}
+                 FROM hall_of_fame WHERE run_id = ? ORDER BY rank"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![run_id], |r| {
@@ -313,6 +329,7 @@ impl DbFile {
                     fitness: f64_or_nan(r, 4)?,
                     train_stats_json: r.get(5)?,
                     test_stats_json: r.get(6)?,
+                    validation_json: r.get(7)?,
                 })
             })
             .map_err(|e| self.err(e))?;

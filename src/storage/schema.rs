@@ -1,4 +1,4 @@
-//! The database schema (version 1), its creation, and the version check and migration run on every open.
+//! The database schema (version 2), its creation, and the version check and migration run on every open.
 
 use std::path::Path;
 
@@ -8,7 +8,10 @@ use super::StorageError;
 
 /// The schema version this code writes. Files with a lower version are migrated on a
 /// read-write open; files with a higher one are refused untouched.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest version a read-only open accepts without migrating: version 1 differs only
+/// by the hall of fame's missing `validation_json`, which reads as `null`.
+pub const OLDEST_READABLE: u32 = 1;
 
 /// The tables evoflow creates; a database holding none of them but other tables is foreign.
 pub const TABLES: [&str; 9] = [
@@ -54,9 +57,11 @@ CREATE TABLE fitness_cache (
     PRIMARY KEY (data_fingerprint, objective, genome_hash));
 ";
 
-/// Migrations: `(to_version, sql)` upgrades a file from `to_version - 1`. Empty while
-/// version 1 is the only one; a later version appends here and bumps [`SCHEMA_VERSION`].
-const MIGRATIONS: &[(u32, &str)] = &[];
+/// Migrations: `(to_version, sql)` upgrades a file from `to_version - 1`; a new file is
+/// version 1 plus every migration. A later version appends here and bumps [`SCHEMA_VERSION`].
+/// * 2: `hall_of_fame.validation_json` (PSR, DSR and inputs, warnings, PBO); version 1 rows
+///   keep NULL there and read as `null`.
+const MIGRATIONS: &[(u32, &str)] = &[(2, "ALTER TABLE hall_of_fame ADD COLUMN validation_json VARCHAR")];
 
 /// What an existing database file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,15 +165,21 @@ pub fn ensure(conn: &Connection, path: &Path, found: &Inspection) -> Result<(), 
     let now = now_ms();
     let written_by = format!("evoflow {}", crate::BUILD);
     let sql = match found {
-        Inspection::Empty => format!(
-            "BEGIN TRANSACTION;{CREATE_V1}INSERT INTO schema_version VALUES ({SCHEMA_VERSION}, '{written_by}', {now});COMMIT;"
-        ),
+        Inspection::Empty => {
+            let steps: Vec<&str> = MIGRATIONS.iter().map(|(_, sql)| *sql).collect();
+            format!(
+                "BEGIN TRANSACTION;{CREATE_V1}{};INSERT INTO schema_version VALUES ({SCHEMA_VERSION}, '{written_by}', {now});COMMIT;",
+                steps.join(";")
+            )
+        }
         Inspection::Version(v) if *v == SCHEMA_VERSION => return Ok(()),
         Inspection::Version(v) => {
             let mut sql = String::from("BEGIN TRANSACTION;");
             for (to, step) in MIGRATIONS.iter().filter(|(to, _)| to > v) {
                 sql.push_str(step);
-                sql.push_str(&format!(";INSERT INTO schema_version VALUES ({to}, '{written_by}', {now});"));
+                sql.push_str(&format!(
+                    ";INSERT INTO schema_version VALUES ({to}, '{written_by}', {now});"
+                ));
             }
             sql.push_str("COMMIT;");
             sql

@@ -89,6 +89,18 @@ pub trait Strategy: Send + Sync {
     /// Target positions, one per bar.
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError>;
 
+    /// backtesting.py's indicator warm-up for this rule written with `Strategy.I`
+    /// (`_indicator_warmup_nbars`): the first bar at which every indicator the rule needs is
+    /// defined (TA-Lib look-backs), for `data` and `genome` (normalised like `signal` does).
+    /// The signal is 0 on every bar before it. Backtest statistics measure Buy & Hold (and
+    /// so Alpha) from this bar's close; backtesting.py makes its first decision at the close
+    /// of the bar after it. Optional inputs (a volume confirmation that is skipped while
+    /// undefined, a divergence term that is 0 until defined) do not count.
+    fn warmup(&self, data: &MarketData, genome: &[f64]) -> usize {
+        let _ = (data, genome);
+        0
+    }
+
     /// Estimated cost of `signal` plus a backtest with `genome`, relative to a typical
     /// indicator seed (1). Evolution spreads new genomes over its workers by it; it never
     /// changes a result. Seeds whose cost varies widely with their genes override it.

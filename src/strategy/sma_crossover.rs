@@ -58,6 +58,12 @@ impl Strategy for SmaCrossover {
         &GENES
     }
 
+    /// SMA(fast) and SMA(slow) are defined from bar `max(fast, slow) - 1` (TA-Lib's
+    /// look-back `period - 1`); 0 for a genome `signal` rejects.
+    fn warmup(&self, _data: &MarketData, genome: &[f64]) -> usize {
+        Self::periods(genome).map_or(0, |(fast, slow)| fast.max(slow) - 1)
+    }
+
     fn signal(&self, data: &MarketData, genome: &[f64]) -> Result<Vec<f64>, StrategyError> {
         let (fast, slow) = Self::periods(genome)?;
         let close = &data.bars.close;

@@ -81,10 +81,18 @@ impl Evaluator<'_> {
                 Err(_) => return Ok(None),
             };
             crossover_changes(&smas[fast], &smas[slow], changes);
-            return Ok(Some(self.ctx.run_stats_changes(changes.iter().copied(), &self.config)?));
+            let warmup = self.strategy.warmup(self.ctx.data(), genome);
+            return Ok(Some(self.ctx.run_stats_changes(
+                changes.iter().copied(),
+                &self.config,
+                warmup,
+            )?));
         }
         match self.strategy.signal(self.ctx.data(), genome) {
-            Ok(targets) => Ok(Some(self.ctx.run_stats(&targets, &self.config)?)),
+            Ok(targets) => {
+                let warmup = self.strategy.warmup(self.ctx.data(), genome);
+                Ok(Some(self.ctx.run_stats(&targets, &self.config, warmup)?))
+            }
             Err(StrategyError::InvalidParams { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }

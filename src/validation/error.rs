@@ -27,4 +27,25 @@ pub enum ValidationError {
     /// A probability outside (0, 1) given to the inverse normal CDF.
     #[error("probability {0} is outside (0, 1)")]
     InvalidProbability(f64),
+    /// A `--validation` value that is not `holdout` or `walk-forward:K`.
+    #[error("--validation {given}: {why}; expected `holdout` or `walk-forward:K` (K folds, 1 to 100)")]
+    InvalidMode { given: String, why: String },
+    /// A fold's training window is shorter than the minimum.
+    #[error("--validation {mode}: fold {fold} has a training window of {train} bars (of {bars} bars in all); at least {min_train} are needed (fewer folds, more data or a smaller --test-fraction)")]
+    FoldTooSmall {
+        mode: String,
+        fold: usize,
+        train: usize,
+        bars: usize,
+        min_train: usize,
+    },
+    /// A walk-forward fold without a held-out window.
+    #[error("--validation {mode}: fold {fold} holds out {test} bars; walk-forward needs at least 2 per fold (raise --test-fraction)")]
+    NoHeldOut { mode: String, fold: usize, test: usize },
+    /// A `--pbo` block count that CSCV cannot use.
+    #[error("--pbo {0}: the number of blocks must be an even number from 2 to 24")]
+    InvalidBlocks(usize),
+    /// Too few strategies or observations for CSCV.
+    #[error("PBO needs {what}")]
+    PboInput { what: String },
 }

@@ -139,7 +139,7 @@ impl PostgresStorage {
             let sink = tx
                 .copy_in(
                     "COPY hall_of_fame (run_id, rank, ordinal, seed_name, genome_json, fitness, train_stats_json,
-                     test_stats_json) FROM STDIN (FORMAT binary)",
+                     test_stats_json, validation_json) FROM STDIN (FORMAT binary)",
                 )
                 .map_err(e)?;
             let t = Type::TEXT;
@@ -150,6 +150,7 @@ impl PostgresStorage {
                 t.clone(),
                 t.clone(),
                 Type::FLOAT8,
+                t.clone(),
                 t.clone(),
                 t,
             ];
@@ -165,6 +166,7 @@ impl PostgresStorage {
                     &h.fitness,
                     &h.train_stats_json,
                     &h.test_stats_json,
+                    &h.validation_json,
                 ])
                 .map_err(e)?;
             }

@@ -23,7 +23,7 @@ pub use url::{PgUrl, SslMode};
 refinery::embed_migrations!("src/storage/postgres/migrations");
 
 /// The newest migration this build knows (the `V<N>__*.sql` files in `migrations/`).
-pub const PG_SCHEMA_VERSION: i32 = 2;
+pub const PG_SCHEMA_VERSION: i32 = 3;
 /// Advisory lock keys that serialise concurrent migrations of one database.
 const MIGRATION_LOCK: (i32, i32) = (0x6576_6f66, 2);
 

@@ -290,7 +290,7 @@ impl PostgresStorage {
             let sink = tx
                 .copy_in(
                     "COPY hall_of_fame (run_id, rank, ordinal, seed_name, genome_json, fitness, train_stats_json,
-                     test_stats_json) FROM STDIN (FORMAT binary)",
+                     test_stats_json, validation_json) FROM STDIN (FORMAT binary)",
                 )
                 .map_err(e)?;
             let t = Type::TEXT;
@@ -301,6 +301,7 @@ impl PostgresStorage {
                 t.clone(),
                 t.clone(),
                 Type::FLOAT8,
+                t.clone(),
                 t.clone(),
                 t,
             ];
@@ -316,6 +317,7 @@ impl PostgresStorage {
                     &h.fitness,
                     &h.train_stats_json,
                     &h.test_stats_json,
+                    &h.validation_json,
                 ])
                 .map_err(e)?;
             }
@@ -328,7 +330,8 @@ impl PostgresStorage {
         let rows = self
             .c()
             .query(
-                "SELECT run_id, rank, seed_name, genome_json, fitness, train_stats_json, test_stats_json
+                "SELECT run_id, rank, seed_name, genome_json, fitness, train_stats_json, test_stats_json,
+                 coalesce(validation_json, 'null')
                  FROM hall_of_fame WHERE run_id = $1 ORDER BY rank, ordinal",
                 &[&run_id],
             )
@@ -344,6 +347,7 @@ impl PostgresStorage {
                     fitness: r.try_get::<_, Option<f64>>(4).map_err(e)?.unwrap_or(f64::NAN),
                     train_stats_json: r.try_get(5).map_err(e)?,
                     test_stats_json: r.try_get(6).map_err(e)?,
+                    validation_json: r.try_get(7).map_err(e)?,
                 })
             })
             .collect()

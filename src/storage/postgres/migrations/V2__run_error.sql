@@ -1,2 +1,0 @@
--- Version 2: the reason a run failed (`runs show`), NULL for runs that did not fail.
-ALTER TABLE runs ADD COLUMN error TEXT;
