@@ -30,6 +30,8 @@ enum Command {
     Health(cli::health::HealthArgs),
     /// Write a stored run's self-contained HTML report (equity, evolution, families, trades).
     Report(cli::report::ReportArgs),
+    /// List stored runs or show one: status, error, times, per-generation wall time (also while a run writes).
+    Runs(cli::runs::RunsArgs),
 }
 
 fn main() {
@@ -43,6 +45,7 @@ fn main() {
         Command::Data(args) => cli::data::run(args),
         Command::Health(args) => cli::health::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::Runs(args) => cli::runs::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -4,8 +4,9 @@ mod support;
 
 use evoflow::market::{sample::load_sample, Bars, FundingRates};
 use evoflow::storage::{
-    genome_hash, open_storage, BackendKind, Checkpoint, FitnessKey, GenerationRecord, HallOfFameRecord,
-    IndividualRecord, OpenMode, PgUrl, RunRecord, RunStatus, Storage, StorageConfig, StorageError, TimeRange,
+    genome_hash, open_storage, read_run_overview, read_run_overviews, BackendKind, Checkpoint, FitnessKey,
+    GenerationRecord, GenerationWrite, HallOfFameRecord, IndividualRecord, OpenMode, PgUrl, RunRecord, RunStatus,
+    Storage, StorageConfig, StorageError, TimeRange,
 };
 use support::postgres::PgServer;
 use tempfile::TempDir;
@@ -355,6 +356,93 @@ fn health(config: StorageConfig) {
     assert!(s.list_runs().unwrap().is_empty());
 }
 
+fn batch_write(run: &str, g: u32, n: u32) -> GenerationWrite {
+    GenerationWrite {
+        stats: generation(run, g),
+        individuals: (0..n).map(|k| individual(run, g, k)).collect(),
+        checkpoint: Checkpoint {
+            run_id: run.into(),
+            generation: g + 1,
+            payload: vec![g as u8; 100 + g as usize],
+        },
+    }
+}
+
+fn batched_generations(config: StorageConfig) {
+    let mut s = rw(&config);
+    s.create_run(&run_record("b")).unwrap();
+    s.record_generations(&[batch_write("b", 0, 5), batch_write("b", 1, 3), batch_write("b", 2, 4)])
+        .unwrap();
+    // A batch with one bad record stores none of its generations.
+    let mut bad = batch_write("b", 4, 2);
+    bad.individuals[1].generation = 9;
+    assert!(s.record_generations(&[batch_write("b", 3, 2), bad]).is_err());
+    // A resumed run rewrites a generation and its checkpoint.
+    s.record_generations(&[batch_write("b", 2, 6)]).unwrap();
+    let gens: Vec<u32> = s.read_generations("b").unwrap().iter().map(|g| g.generation).collect();
+    assert_eq!(gens, vec![0, 1, 2]);
+    for (g, n) in [(0, 5), (1, 3), (2, 6)] {
+        let want: Vec<IndividualRecord> = (0..n).map(|k| individual("b", g, k)).collect();
+        assert!(
+            same_individuals(&s.read_individuals("b", Some(g)).unwrap(), &want),
+            "generation {g}"
+        );
+    }
+    assert_eq!(
+        s.read_checkpoint("b", None).unwrap(),
+        Some(batch_write("b", 2, 6).checkpoint)
+    );
+    assert_eq!(
+        s.read_checkpoint("b", Some(2)).unwrap(),
+        Some(batch_write("b", 1, 3).checkpoint)
+    );
+    let mut hof = hof_entry();
+    hof.run_id = "b".into();
+    s.complete_run("b", &[hof.clone()], 1_700_000_000_999).unwrap();
+    assert!(s.complete_run("nope", &[], 1).is_err());
+    drop(s);
+    let r = open_storage(&config, OpenMode::ReadOnly).unwrap();
+    let run = r.get_run("b").unwrap().unwrap();
+    assert_eq!(
+        (run.status, run.ended_at_ms),
+        (RunStatus::Completed, Some(1_700_000_000_999))
+    );
+    assert_eq!(r.read_hall_of_fame("b").unwrap(), vec![hof]);
+}
+
+fn run_overviews(config: StorageConfig) {
+    let mut w = rw(&config);
+    w.create_run(&run_record("o")).unwrap();
+    w.record_generations(&[batch_write("o", 0, 2), batch_write("o", 1, 2)])
+        .unwrap();
+    // Readers see the run while the writer holds the storage.
+    let seen = read_run_overview(&config, "o")
+        .unwrap()
+        .expect("the run is visible while written");
+    assert_eq!(seen.status, RunStatus::Running);
+    assert_eq!(seen.generations.len(), 2);
+    assert_eq!(seen.generations[1].elapsed_ms, 1234);
+    assert_eq!(seen.generations[1].best, Some(3.0));
+    w.fail_run("o", "writing the run to storage: disk on fire", 1_700_000_000_500)
+        .unwrap();
+    let all = read_run_overviews(&config).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].status, RunStatus::Failed);
+    assert_eq!(
+        all[0].error.as_deref(),
+        Some("writing the run to storage: disk on fire")
+    );
+    assert_eq!(all[0].ended_at_ms, Some(1_700_000_000_500));
+    // Resumed, it is running again and the old error is gone.
+    w.finish_run("o", RunStatus::Running, 1_700_000_000_600).unwrap();
+    let again = read_run_overview(&config, "o").unwrap().unwrap();
+    assert_eq!((again.status, again.error), (RunStatus::Running, None));
+    w.delete_run("o").unwrap();
+    assert_eq!(read_run_overview(&config, "o").unwrap(), None);
+    drop(w);
+    assert!(read_run_overviews(&config).unwrap().is_empty());
+}
+
 macro_rules! contract {
     ($backend:ident, $kind:expr) => {
         mod $backend {
@@ -406,6 +494,20 @@ macro_rules! contract {
                 let dir = tempfile::tempdir().unwrap();
                 let (_keep, c) = config(&dir);
                 super::single_writer(c);
+            }
+
+            #[test]
+            fn batched_generations() {
+                let dir = tempfile::tempdir().unwrap();
+                let (_keep, c) = config(&dir);
+                super::batched_generations(c);
+            }
+
+            #[test]
+            fn run_overviews() {
+                let dir = tempfile::tempdir().unwrap();
+                let (_keep, c) = config(&dir);
+                super::run_overviews(c);
             }
 
             #[test]

@@ -11,6 +11,7 @@ pub mod indicator;
 pub mod market_args;
 pub mod metrics_args;
 pub mod report;
+pub mod runs;
 pub mod seeds;
 pub mod storage_args;
 pub mod sweep;

@@ -136,9 +136,16 @@ impl RunPlan {
         };
         let run_id = self.run_id.clone();
         let writer = store
-            .map(|s| {
+            .map(|(s, create)| {
                 let telemetry = self.telemetry.clone();
-                GenerationWriter::spawn(s, run_id.clone(), Arc::clone(&problem), self.log_checkpoints, telemetry)
+                GenerationWriter::spawn(
+                    s,
+                    create,
+                    run_id.clone(),
+                    Arc::clone(&problem),
+                    self.log_checkpoints,
+                    telemetry,
+                )
             })
             .transpose()?;
         let sender = writer.as_ref().map(GenerationWriter::sender);
@@ -163,7 +170,7 @@ impl RunPlan {
         };
         let resume = self.resumed.as_ref().map(|r| r.checkpoint.clone());
         let end = connection.execute(resume, callback);
-        // Every generation the dataflow reported is written before anything else happens.
+        // Every generation the dataflow reported is written before anything else is stored.
         let (mut store, write_error) = match writer.map(GenerationWriter::finish) {
             Some((s, e)) => (Some(s), e),
             None => (None, None),
@@ -171,13 +178,15 @@ impl RunPlan {
         let end = match end {
             Ok(end) => end,
             Err(e) => {
-                mark(&mut store, &run_id, RunStatus::Failed);
-                return Err(e.into());
+                let e = RunError::from(e);
+                mark_failed(&mut store, &run_id, &e);
+                return Err(e);
             }
         };
         if let Some(e) = write_error {
-            mark(&mut store, &run_id, RunStatus::Failed);
-            return Err(RunError::Write(Box::new(e)));
+            let e = RunError::Write(Box::new(e));
+            mark_failed(&mut store, &run_id, &e);
+            return Err(e);
         }
         if let StopReason::Interrupted { signal } = end.stop {
             // The last completed generation's checkpoint is stored (the writer drained above).
@@ -217,9 +226,9 @@ impl RunPlan {
         }))
     }
 
-    /// Takes storage for writing and records the run as running: a new run is created, a
-    /// resumed one must still have the checkpoint it was read with.
-    fn take_storage(&self) -> Result<Box<dyn Storage>, RunError> {
+    /// Takes storage for writing and records a resumed run as running (it must still have the
+    /// checkpoint it was read with); a new run's record is returned for the writer to create.
+    fn take_storage(&self) -> Result<(Box<dyn Storage>, Option<storage::RunRecord>), RunError> {
         let config = self.storage.as_ref().expect("writes() checked storage");
         let mut s = storage::open_storage(config, OpenMode::ReadWrite)?;
         s.claim_writer()?;
@@ -236,18 +245,36 @@ impl RunPlan {
                 // An interrupted or crashed run is running again.
                 s.finish_run(&self.run_id, RunStatus::Running, now_ms())?;
             }
-            None => s.create_run(&storage::RunRecord {
-                run_id: self.run_id.clone(),
-                config_json: serde_json::to_string(&self.settings).map_err(RunError::json("encoding the run plan"))?,
-                seed: self.settings.ga.seed,
-                data_fingerprint: self.fingerprint.clone(),
-                code_version: crate::BUILD.to_string(),
-                status: RunStatus::Running,
-                started_at_ms: now_ms(),
-                ended_at_ms: None,
-            })?,
+            None => {
+                // Created by the writer thread before the first generation (its commit then
+                // overlaps the first generation's evaluation); a taken id is refused now.
+                storage::validate_name("run id", &self.run_id)?;
+                if s.get_run(&self.run_id)?.is_some() {
+                    return Err(storage::StorageError::InvalidInput(format!(
+                        "run `{}` already exists in {}",
+                        self.run_id,
+                        s.location().display()
+                    ))
+                    .into());
+                }
+                return Ok((s, Some(self.run_record()?)));
+            }
         }
-        Ok(s)
+        Ok((s, None))
+    }
+
+    /// The stored record of this new run.
+    fn run_record(&self) -> Result<storage::RunRecord, RunError> {
+        Ok(storage::RunRecord {
+            run_id: self.run_id.clone(),
+            config_json: serde_json::to_string(&self.settings).map_err(RunError::json("encoding the run plan"))?,
+            seed: self.settings.ga.seed,
+            data_fingerprint: self.fingerprint.clone(),
+            code_version: crate::BUILD.to_string(),
+            status: RunStatus::Running,
+            started_at_ms: now_ms(),
+            ended_at_ms: None,
+        })
     }
 
     /// A run already over: its result is its last checkpoint's hall of fame. A run killed
@@ -349,10 +376,23 @@ impl RunPlan {
                 })
                 .collect::<Result<_, serde_json::Error>>()
                 .map_err(RunError::json("encoding the hall of fame"))?;
-            s.write_hall_of_fame(run_id, &records)?;
-            s.finish_run(run_id, RunStatus::Completed, now_ms())?;
+            s.complete_run(run_id, &records, now_ms())?;
         }
         Ok(validated)
+    }
+}
+
+/// Marks the run failed with `error`, kept for `runs show` (best effort: the run's own error
+/// is the one reported).
+fn mark_failed(store: &mut Option<Box<dyn Storage>>, run_id: &str, error: &RunError) {
+    if let Some(s) = store.as_mut() {
+        let mut text = error.to_string();
+        let mut cause = std::error::Error::source(error);
+        while let Some(c) = cause {
+            text.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        let _ = s.fail_run(run_id, &text, now_ms());
     }
 }
 

@@ -1,9 +1,9 @@
-//! `GenerationWriter`: stores each generation of a run on a background thread, in order, so the coordinating worker never waits for the disk.
+//! `GenerationWriter`: stores each generation of a run on a background thread, in order, every generation queued since the last write in one transaction, so the coordinating worker never waits for the disk.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use evoflow_dataflows::GenerationReport;
 
@@ -14,7 +14,7 @@ use crate::strategy::Genome;
 use crate::telemetry::RunTelemetry;
 
 /// Reports waiting to be written; a full queue makes the coordinator wait (backpressure).
-const QUEUE: usize = 4;
+const QUEUE: usize = 64;
 
 enum Message {
     Generation(Box<GenerationReport<Genome>>),
@@ -43,11 +43,12 @@ impl ReportSender {
 }
 
 impl GenerationWriter {
-    /// Starts the writer for run `run_id`; with `log_checkpoints` it prints
-    /// `checkpoint N` to stderr once the checkpoint of generation N is stored, and it tells
-    /// `telemetry` how long each write took.
+    /// Starts the writer for run `run_id`, which first creates `create` (a new run) when
+    /// given; with `log_checkpoints` it prints `checkpoint N` to stderr once the checkpoint
+    /// of generation N is stored, and it tells `telemetry` how long each write took.
     pub fn spawn(
         store: Box<dyn Storage>,
+        create: Option<storage::RunRecord>,
         run_id: String,
         problem: Arc<TradingProblem>,
         log_checkpoints: bool,
@@ -56,7 +57,7 @@ impl GenerationWriter {
         let (queue, inbox) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("evoflow-writer".into())
-            .spawn(move || write_all(store, &run_id, &problem, log_checkpoints, telemetry, inbox))
+            .spawn(move || write_all(store, create, &run_id, &problem, log_checkpoints, telemetry, inbox))
             .map_err(RunError::WriterThread)?;
         Ok(GenerationWriter { queue, thread })
     }
@@ -79,47 +80,88 @@ impl GenerationWriter {
 
 fn write_all(
     mut store: Box<dyn Storage>,
+    create: Option<storage::RunRecord>,
     run_id: &str,
     problem: &TradingProblem,
     log_checkpoints: bool,
     telemetry: Option<Arc<RunTelemetry>>,
     inbox: Receiver<Message>,
 ) -> (Box<dyn Storage>, Option<RunError>) {
-    let mut error = None;
-    for message in inbox {
-        match message {
-            Message::Finish => break,
-            Message::Generation(_) if error.is_some() => {}
-            Message::Generation(report) => {
-                let started = Instant::now();
-                match record_generation(store.as_mut(), run_id, &report, problem) {
-                    Ok(()) => {
-                        if let Some(t) = &telemetry {
-                            t.stored(report.checkpoint.generation, started.elapsed());
-                        }
-                        if log_checkpoints {
-                            eprintln!("checkpoint {}", report.checkpoint.generation);
-                        }
+    let mut error = create.and_then(|run| store.create_run(&run).err().map(RunError::from));
+    let mut finished = false;
+    // The reports carry the time since the loop started; storage keeps each generation's own.
+    let mut loop_time = Duration::ZERO;
+    while !finished {
+        // Wait for one report, then take every one queued behind it: one transaction (one
+        // commit) stores them all, so a writer that fell behind catches up at once.
+        let Ok(first) = inbox.recv() else { break };
+        let mut reports = Vec::new();
+        for message in std::iter::once(first).chain(std::iter::from_fn(|| inbox.try_recv().ok())) {
+            match message {
+                Message::Finish => {
+                    finished = true;
+                    break;
+                }
+                Message::Generation(report) => reports.push(report),
+            }
+        }
+        if error.is_some() || reports.is_empty() {
+            continue;
+        }
+        let started = Instant::now();
+        let written = reports
+            .iter()
+            .map(|r| {
+                let wall = r.stats.elapsed.saturating_sub(loop_time);
+                loop_time = r.stats.elapsed;
+                generation_write(run_id, r, wall, problem)
+            })
+            .collect::<Result<Vec<_>, RunError>>()
+            .and_then(|batch| Ok(store.record_generations(&batch)?));
+        match written {
+            Ok(()) => {
+                // One write stored them all, each in the time it took.
+                if let Some(t) = &telemetry {
+                    let took = started.elapsed();
+                    for r in &reports {
+                        t.stored(r.checkpoint.generation, took);
                     }
-                    Err(e) => error = Some(e),
+                }
+                if log_checkpoints {
+                    for r in &reports {
+                        eprintln!("checkpoint {}", r.checkpoint.generation);
+                    }
                 }
             }
+            Err(e) => error = Some(e),
         }
     }
     (store, error)
 }
 
-/// Stores one generation: its statistics, its individuals (with the key statistics that came
-/// with their fitness) and the checkpoint of the next generation.
+/// Stores one generation: its statistics, its individuals and the checkpoint of the next
+/// generation, in one transaction (see [`generation_write`]).
 pub fn record_generation(
     s: &mut dyn Storage,
     run_id: &str,
     report: &GenerationReport<Genome>,
     problem: &TradingProblem,
 ) -> Result<(), RunError> {
+    let write = generation_write(run_id, report, report.stats.elapsed, problem)?;
+    Ok(s.record_generations(std::slice::from_ref(&write))?)
+}
+
+/// One generation as stored: its statistics with its wall time `wall`, its individuals (with
+/// the key statistics that came with their fitness) and the checkpoint of the next generation.
+pub fn generation_write(
+    run_id: &str,
+    report: &GenerationReport<Genome>,
+    wall: Duration,
+    problem: &TradingProblem,
+) -> Result<storage::GenerationWrite, RunError> {
     let st = &report.stats;
     let generation = st.generation as u32;
-    let record = storage::GenerationRecord {
+    let stats = storage::GenerationRecord {
         run_id: run_id.to_string(),
         generation,
         best: st.best.value(),
@@ -128,7 +170,7 @@ pub fn record_generation(
         diversity: st.distinct as f64 / report.population.len().max(1) as f64,
         evaluations: st.evaluations,
         cache_hits: st.cache_hits,
-        elapsed_ms: st.elapsed.as_millis() as u64,
+        elapsed_ms: wall.as_millis() as u64,
     };
     let individuals: Vec<storage::IndividualRecord> = report
         .population
@@ -153,12 +195,14 @@ pub fn record_generation(
         })
         .collect::<Result<_, serde_json::Error>>()
         .map_err(RunError::json("encoding a genome"))?;
-    s.record_generation(&record, &individuals)?;
     let payload = serde_json::to_vec(&report.checkpoint).map_err(RunError::json("encoding a checkpoint"))?;
-    s.write_checkpoint(&storage::Checkpoint {
-        run_id: run_id.to_string(),
-        generation: report.checkpoint.generation as u32,
-        payload,
-    })?;
-    Ok(())
+    Ok(storage::GenerationWrite {
+        stats,
+        individuals,
+        checkpoint: storage::Checkpoint {
+            run_id: run_id.to_string(),
+            generation: report.checkpoint.generation as u32,
+            payload,
+        },
+    })
 }

@@ -1,4 +1,4 @@
-//! A DuckDB database file opened the safe way: header and schema checked read-only first, writer lock taken, schema created or migrated.
+//! A DuckDB database file opened the safe way: writer lock taken, header checked, schema inspected before any write, then created or migrated.
 
 use std::path::{Path, PathBuf};
 
@@ -91,16 +91,22 @@ impl DbFile {
                     });
                 }
                 let lock = WriterLock::acquire(path)?;
-                let found = if path.exists() {
+                let existed = path.exists();
+                if existed {
                     schema::check_magic(path)?;
-                    let ro = open_read_only(path)?;
-                    let found = schema::inspect(&ro, path)?;
-                    drop(ro);
-                    found
+                }
+                // One thread: the writer's statements are small, and DuckDB's pool would take
+                // CPUs from the evolution's workers (and cost time to start and stop).
+                let config = Config::default().threads(1).map_err(|e| StorageError::db(path, e))?;
+                let conn = Connection::open_with_flags(path, config).map_err(|e| StorageError::db(path, e))?;
+                // Inspected before anything is written: a foreign or newer file is closed
+                // unmodified (one DuckDB instance instead of a read-only one first: opening
+                // an instance costs tens of milliseconds of every run).
+                let found = if existed {
+                    schema::inspect(&conn, path)?
                 } else {
                     Inspection::Empty
                 };
-                let conn = Connection::open(path).map_err(|e| StorageError::db(path, e))?;
                 schema::ensure(&conn, path, &found)?;
                 Ok(DbFile {
                     conn,

@@ -96,6 +96,20 @@ pub fn commit_temp(tmp: &Path, path: &Path) -> Result<(), StorageError> {
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
+/// Writes `bytes` to a temporary file, fsyncs it and renames it over `path`, leaving the
+/// directory's fsync to the caller (one [`sync_dir`] for several files).
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    let tmp = temp_path_for(path);
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| StorageError::io(path, &e));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync directory).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let tmp = temp_path_for(path);

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::batch::GenerationWrite;
 use super::db::DbFile;
 use super::health::{self, ScratchOps};
 use super::records::{
@@ -33,6 +34,16 @@ impl LocalStorage {
             timeframe: timeframe.to_string(),
         }
     }
+}
+
+/// Publishes the runs of a stored batch (see [`super::run_status`]).
+pub(crate) fn publish_batch(db: &DbFile, batch: &[GenerationWrite]) -> Result<(), StorageError> {
+    let mut runs: Vec<&str> = batch.iter().map(|w| w.stats.run_id.as_str()).collect();
+    runs.dedup();
+    for run in runs {
+        db.publish_status(run, None, false)?;
+    }
+    Ok(())
 }
 
 /// Checks names and bars before a market write.
@@ -126,11 +137,17 @@ impl Storage for LocalStorage {
 
     fn create_run(&mut self, run: &RunRecord) -> Result<(), StorageError> {
         validate_name("run id", &run.run_id)?;
-        self.db.create_run(run)
+        self.db.create_run(run)?;
+        self.db.publish_status(&run.run_id, None, false)
     }
 
     fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at_ms: i64) -> Result<(), StorageError> {
-        self.db.finish_run(run_id, status, ended_at_ms)
+        self.db.finish_run(run_id, status, ended_at_ms)?;
+        self.db.publish_status(run_id, None, false)
+    }
+
+    fn fail_run(&mut self, run_id: &str, error: &str, ended_at_ms: i64) -> Result<(), StorageError> {
+        self.db.fail_run(run_id, error, ended_at_ms)
     }
 
     fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StorageError> {
@@ -142,7 +159,8 @@ impl Storage for LocalStorage {
     }
 
     fn delete_run(&mut self, run_id: &str) -> Result<(), StorageError> {
-        self.db.delete_run(run_id)
+        self.db.delete_run(run_id)?;
+        self.db.publish_status(run_id, None, false)
     }
 
     fn record_generation(
@@ -150,7 +168,23 @@ impl Storage for LocalStorage {
         stats: &GenerationRecord,
         individuals: &[IndividualRecord],
     ) -> Result<(), StorageError> {
-        self.db.record_generation(stats, individuals)
+        self.db.record_generation(stats, individuals)?;
+        self.db.publish_status(&stats.run_id, None, false)
+    }
+
+    fn record_generations(&mut self, batch: &[GenerationWrite]) -> Result<(), StorageError> {
+        self.db.record_generations(batch, None)?;
+        publish_batch(&self.db, batch)
+    }
+
+    fn complete_run(
+        &mut self,
+        run_id: &str,
+        entries: &[HallOfFameRecord],
+        ended_at_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.db.complete_run(run_id, entries, ended_at_ms)?;
+        self.db.publish_status(run_id, None, false)
     }
 
     fn read_generations(&self, run_id: &str) -> Result<Vec<GenerationRecord>, StorageError> {

@@ -16,6 +16,7 @@
 //! assert_eq!(storage.read_bars("GOOG", "1d", TimeRange::all()).unwrap(), bars);
 //! ```
 
+mod batch;
 mod config;
 mod db;
 mod error;
@@ -27,11 +28,13 @@ mod market_db;
 mod postgres;
 mod records;
 mod results;
+mod run_status;
 mod schema;
 mod shared;
 
 use std::path::Path;
 
+pub use batch::GenerationWrite;
 pub use config::{BackendKind, OpenMode, StorageConfig, StorageOverrides, DEFAULT_DB, SHARED_RESULTS_DB};
 pub use error::StorageError;
 pub use health::{check_health, check_location, HealthCheck, HealthReport, HealthStatus};
@@ -42,6 +45,7 @@ pub use records::{
     fnv1a64, genome_hash, market_fingerprint, Checkpoint, DatasetInfo, FitnessKey, GenerationRecord, HallOfFameRecord,
     IndividualRecord, RunRecord, RunStatus, TimeRange,
 };
+pub use run_status::{read_run_overview, read_run_overviews, status_dir_for, GenerationTiming, RunOverview};
 pub use schema::{SCHEMA_VERSION, TABLES};
 pub use shared::SharedStorage;
 
@@ -99,6 +103,9 @@ pub trait Storage: Send {
     fn create_run(&mut self, run: &RunRecord) -> Result<(), StorageError>;
     /// Marks a run `Completed` or `Failed` at `ended_at_ms`. Call it after the run's last write.
     fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at_ms: i64) -> Result<(), StorageError>;
+    /// Marks a run `Failed` at `ended_at_ms` and keeps `error`, the reason, for
+    /// [`read_run_overviews`] (`runs show`).
+    fn fail_run(&mut self, run_id: &str, error: &str, ended_at_ms: i64) -> Result<(), StorageError>;
     /// One run, if stored.
     fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StorageError>;
     /// All runs, oldest first.
@@ -111,6 +118,19 @@ pub trait Storage: Send {
         &mut self,
         stats: &GenerationRecord,
         individuals: &[IndividualRecord],
+    ) -> Result<(), StorageError>;
+    /// Stores several generations, each with the checkpoint that follows it, in one
+    /// transaction: all of them or none (a crash mid-write leaves the generations committed
+    /// before, never part of one). Earlier attempts at the same generations are replaced.
+    /// `evolve`'s writer hands over every generation queued since its last write (a group
+    /// commit), so storage keeps up with fast generations at one commit per write.
+    fn record_generations(&mut self, batch: &[GenerationWrite]) -> Result<(), StorageError>;
+    /// Replaces a run's hall of fame and marks it `Completed` at `ended_at_ms`, in one transaction.
+    fn complete_run(
+        &mut self,
+        run_id: &str,
+        entries: &[HallOfFameRecord],
+        ended_at_ms: i64,
     ) -> Result<(), StorageError>;
     /// A run's generation statistics in generation order.
     fn read_generations(&self, run_id: &str) -> Result<Vec<GenerationRecord>, StorageError>;

@@ -67,6 +67,7 @@ pub struct GenerationRecord {
     pub diversity: f64,
     pub evaluations: u64,
     pub cache_hits: u64,
+    /// Wall time of this generation in the evolution loop (on the coordinator), in ms.
     pub elapsed_ms: u64,
 }
 

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use duckdb::{params, Connection};
 
+use super::batch::{check_batch, GenerationWrite};
 use super::config::SHARED_RESULTS_DB;
 use super::db::DbFile;
-use super::fsutil::{atomic_write, commit_temp, is_temp_name, temp_path_for};
+use super::fsutil::{atomic_write, commit_temp, is_temp_name, sync_dir, temp_path_for, write_synced};
 use super::health::{self, ScratchOps};
-use super::local::{check_funding, check_series};
+use super::local::{check_funding, check_series, publish_batch};
 use super::lock::WriterLock;
 use super::market_db::span;
 use super::records::{
@@ -442,11 +443,19 @@ impl Storage for SharedStorage {
 
     fn create_run(&mut self, run: &RunRecord) -> Result<(), StorageError> {
         validate_name("run id", &run.run_id)?;
-        self.results_writer()?.create_run(run)
+        let db = self.results_writer()?;
+        db.create_run(run)?;
+        db.publish_status(&run.run_id, None, false)
     }
 
     fn finish_run(&mut self, run_id: &str, status: RunStatus, ended_at_ms: i64) -> Result<(), StorageError> {
-        self.results_writer()?.finish_run(run_id, status, ended_at_ms)
+        let db = self.results_writer()?;
+        db.finish_run(run_id, status, ended_at_ms)?;
+        db.publish_status(run_id, None, false)
+    }
+
+    fn fail_run(&mut self, run_id: &str, error: &str, ended_at_ms: i64) -> Result<(), StorageError> {
+        self.results_writer()?.fail_run(run_id, error, ended_at_ms)
     }
 
     fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StorageError> {
@@ -459,7 +468,9 @@ impl Storage for SharedStorage {
 
     fn delete_run(&mut self, run_id: &str) -> Result<(), StorageError> {
         validate_name("run id", run_id)?;
-        self.results_writer()?.delete_run(run_id)?;
+        let db = self.results_writer()?;
+        db.delete_run(run_id)?;
+        db.publish_status(run_id, None, false)?;
         let dir = self.dir.join("checkpoints").join(run_id);
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
@@ -473,7 +484,44 @@ impl Storage for SharedStorage {
         stats: &GenerationRecord,
         individuals: &[IndividualRecord],
     ) -> Result<(), StorageError> {
-        self.results_writer()?.record_generation(stats, individuals)
+        let db = self.results_writer()?;
+        db.record_generation(stats, individuals)?;
+        db.publish_status(&stats.run_id, None, false)
+    }
+
+    fn record_generations(&mut self, batch: &[GenerationWrite]) -> Result<(), StorageError> {
+        check_batch(batch)?;
+        let db = self.results_writer()?;
+        // The payloads first, each synced and renamed into place, their directories synced
+        // once; then the rows naming them in one transaction.
+        let mut rels = Vec::with_capacity(batch.len());
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for w in batch {
+            let (rel, path) = self.checkpoint_file(&w.checkpoint.run_id, w.checkpoint.generation);
+            let parent = path.parent().unwrap_or(&self.dir).to_path_buf();
+            if !dirs.contains(&parent) {
+                std::fs::create_dir_all(&parent).map_err(|e| StorageError::io(&parent, &e))?;
+                dirs.push(parent);
+            }
+            write_synced(&path, &w.checkpoint.payload)?;
+            rels.push(rel);
+        }
+        for d in &dirs {
+            sync_dir(d)?;
+        }
+        db.record_generations(batch, Some(&rels))?;
+        publish_batch(db, batch)
+    }
+
+    fn complete_run(
+        &mut self,
+        run_id: &str,
+        entries: &[HallOfFameRecord],
+        ended_at_ms: i64,
+    ) -> Result<(), StorageError> {
+        let db = self.results_writer()?;
+        db.complete_run(run_id, entries, ended_at_ms)?;
+        db.publish_status(run_id, None, false)
     }
 
     fn read_generations(&self, run_id: &str) -> Result<Vec<GenerationRecord>, StorageError> {

@@ -1,4 +1,6 @@
 //! A throw-away PostgreSQL 15 server for tests: initdb into a temp dir and `pg_ctl` as a non-root user on a free loopback port, stopped in `Drop`.
+// Each test crate uses some of these helpers.
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -62,9 +64,99 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Writes a test CA and a server certificate it signs (for `127.0.0.1` and `localhost`)
+/// into `dir` with openssl, owned by the server's user: `ca.crt`, `server.crt`, `server.key`.
+fn make_certs(dir: &Path) {
+    let openssl = PathBuf::from("/usr/bin/openssl");
+    assert!(
+        openssl.exists(),
+        "{} is missing: the TLS tests need it; install it with: {INSTALL}",
+        openssl.display()
+    );
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run(
+        as_test_user(&openssl)
+            .current_dir(dir)
+            .args(["req", "-x509"])
+            .args(ec)
+            .args([
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=evoflow test CA",
+            ])
+            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+            .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]),
+        "openssl: test CA",
+    );
+    run(
+        as_test_user(&openssl).current_dir(dir).arg("req").args(ec).args([
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]),
+        "openssl: server key",
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    run(
+        as_test_user(&openssl).current_dir(dir).args([
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]),
+        "openssl: server certificate",
+    );
+    // The server refuses a key that others may read.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 impl PgServer {
     /// Starts a server; panics (never skips) with the install command when PostgreSQL is missing.
     pub fn start() -> PgServer {
+        PgServer::start_with(false)
+    }
+
+    /// Starts a server with TLS on (`ssl=on`, a certificate signed by [`PgServer::ca`]);
+    /// clients may still connect without TLS.
+    pub fn start_tls() -> PgServer {
+        PgServer::start_with(true)
+    }
+
+    /// The CA certificate (PEM) that signed a TLS server's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    /// The PostgreSQL port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn start_with(tls: bool) -> PgServer {
         let initdb = PathBuf::from(BIN).join("initdb");
         assert!(
             initdb.exists(),
@@ -93,10 +185,17 @@ impl PgServer {
             "initdb",
         );
         let port = free_port();
-        let opts = format!(
+        let mut opts = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off",
             dir.path().display()
         );
+        if tls {
+            make_certs(dir.path());
+            opts.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                dir.path().display()
+            ));
+        }
         run(
             as_test_user(&PathBuf::from(BIN).join("pg_ctl"))
                 .arg("-D")

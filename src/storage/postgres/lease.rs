@@ -24,6 +24,12 @@ pub fn acquire(client: &mut Client, location: &str) -> Result<(), StorageError> 
     })
 }
 
+/// Gives the lease back (a writer that ends normally: the next writer need not wait for the
+/// server to notice the closed session).
+pub fn release(client: &mut Client) {
+    let _ = client.execute("SELECT pg_advisory_unlock($1, $2)", &[&KEY1, &KEY2]);
+}
+
 /// The application name and server pid of the session holding the lease.
 fn holder(client: &mut Client) -> Option<String> {
     let sql = format!(

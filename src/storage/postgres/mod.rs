@@ -1,8 +1,10 @@
 //! The PostgreSQL backend (`--storage postgres`, Neon included): every table in one database, versioned migrations, COPY-batched writes, an advisory-lock writer lease, and readers that never wait for the writer.
 
+mod batch;
 mod lease;
 mod market;
 mod results;
+mod run_status;
 mod store;
 mod tls;
 mod url;
@@ -21,7 +23,7 @@ pub use url::{PgUrl, SslMode};
 refinery::embed_migrations!("src/storage/postgres/migrations");
 
 /// The newest migration this build knows (the `V<N>__*.sql` files in `migrations/`).
-pub const PG_SCHEMA_VERSION: i32 = 2;
+pub const PG_SCHEMA_VERSION: i32 = 3;
 /// Advisory lock keys that serialise concurrent migrations of one database.
 const MIGRATION_LOCK: (i32, i32) = (0x6576_6f66, 2);
 
@@ -59,6 +61,14 @@ impl std::fmt::Debug for PostgresStorage {
             .field("mode", &self.mode)
             .field("leased", &self.leased)
             .finish()
+    }
+}
+
+impl Drop for PostgresStorage {
+    fn drop(&mut self) {
+        if self.leased {
+            lease::release(self.client.get_mut());
+        }
     }
 }
 

@@ -73,7 +73,8 @@ impl PostgresStorage {
         let n = self
             .c()
             .execute(
-                "UPDATE runs SET status = $1, ended_at_ms = $2 WHERE run_id = $3",
+                "UPDATE runs SET status = $1, ended_at_ms = $2, error = CASE WHEN $1 = 'failed' THEN error END
+                 WHERE run_id = $3",
                 &[&status.as_str(), &ended_at_ms, &run_id],
             )
             .map_err(|e| self.err(e))?;

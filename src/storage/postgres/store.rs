@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::super::batch::GenerationWrite;
 use super::super::local::{check_funding, check_series};
 use super::super::records::{
     Checkpoint, DatasetInfo, FitnessKey, GenerationRecord, HallOfFameRecord, IndividualRecord, RunRecord, RunStatus,
@@ -79,6 +80,11 @@ impl Storage for PostgresStorage {
         self.finish_run_row(run_id, status, ended_at_ms)
     }
 
+    fn fail_run(&mut self, run_id: &str, error: &str, ended_at_ms: i64) -> Result<(), StorageError> {
+        self.require_lease()?;
+        self.fail_run_row(run_id, error, ended_at_ms)
+    }
+
     fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StorageError> {
         self.get_run_row(run_id)
     }
@@ -99,6 +105,21 @@ impl Storage for PostgresStorage {
     ) -> Result<(), StorageError> {
         self.require_lease()?;
         self.record_generation_rows(stats, individuals)
+    }
+
+    fn record_generations(&mut self, batch: &[GenerationWrite]) -> Result<(), StorageError> {
+        self.require_lease()?;
+        self.record_generations_rows(batch)
+    }
+
+    fn complete_run(
+        &mut self,
+        run_id: &str,
+        entries: &[HallOfFameRecord],
+        ended_at_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.require_lease()?;
+        self.complete_run_rows(run_id, entries, ended_at_ms)
     }
 
     fn read_generations(&self, run_id: &str) -> Result<Vec<GenerationRecord>, StorageError> {

@@ -111,7 +111,13 @@ impl PgUrl {
                     .into(),
             ));
         };
-        let config = postgres::Config::from_str(&rest).map_err(|e| bad(format!("cannot parse it: {e}")))?;
+        let config = postgres::Config::from_str(&rest).map_err(|e| {
+            // The cause names the option (e.g. "invalid value for option `port`"), never a value.
+            match std::error::Error::source(&e) {
+                Some(cause) => bad(format!("cannot parse it: {e}: {cause}")),
+                None => bad(format!("cannot parse it: {e}")),
+            }
+        })?;
         let host = config
             .get_hosts()
             .first()

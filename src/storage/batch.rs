@@ -1,0 +1,182 @@
+//! Batched results writes for the DuckDB backends: several generations with their checkpoints in one transaction (one commit, one fsync), and a run's completion (hall of fame and status) in one.
+
+use duckdb::params;
+
+use super::db::DbFile;
+use super::records::{Checkpoint, GenerationRecord, HallOfFameRecord, IndividualRecord, RunStatus};
+use super::results::checksum;
+use super::schema::now_ms;
+use super::StorageError;
+
+/// One generation as the writer stores it: its statistics, its individuals and the checkpoint
+/// the run resumes from after it (normally of the next generation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationWrite {
+    pub stats: GenerationRecord,
+    pub individuals: Vec<IndividualRecord>,
+    pub checkpoint: Checkpoint,
+}
+
+/// Checks that every record of `batch` belongs to its generation's run and generation.
+pub fn check_batch(batch: &[GenerationWrite]) -> Result<(), StorageError> {
+    for w in batch {
+        let s = &w.stats;
+        if let Some(bad) = w
+            .individuals
+            .iter()
+            .find(|i| i.run_id != s.run_id || i.generation != s.generation)
+        {
+            return Err(StorageError::InvalidInput(format!(
+                "individual of run `{}` generation {} passed with generation {} of run `{}`",
+                bad.run_id, bad.generation, s.generation, s.run_id
+            )));
+        }
+        if w.checkpoint.run_id != s.run_id {
+            return Err(StorageError::InvalidInput(format!(
+                "checkpoint of run `{}` passed with generation {} of run `{}`",
+                w.checkpoint.run_id, s.generation, s.run_id
+            )));
+        }
+        super::validate_name("run id", &s.run_id)?;
+    }
+    Ok(())
+}
+
+/// Checks that hall-of-fame `entries` belong to `run_id`.
+pub fn check_hall_of_fame(run_id: &str, entries: &[HallOfFameRecord]) -> Result<(), StorageError> {
+    match entries.iter().find(|e| e.run_id != run_id) {
+        Some(bad) => Err(StorageError::InvalidInput(format!(
+            "hall-of-fame entry of run `{}` passed for run `{run_id}`",
+            bad.run_id
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl DbFile {
+    /// Stores `batch` in one transaction, replacing earlier attempts at its generations and
+    /// checkpoints. A checkpoint's payload is inline, or in the file named by `files[i]`
+    /// (written and synced before this is called).
+    pub(crate) fn record_generations(
+        &self,
+        batch: &[GenerationWrite],
+        files: Option<&[String]>,
+    ) -> Result<(), StorageError> {
+        check_batch(batch)?;
+        if files.is_some_and(|f| f.len() != batch.len()) {
+            return Err(StorageError::InvalidInput("one checkpoint file per generation".into()));
+        }
+        let now = now_ms();
+        self.in_transaction(|conn| {
+            let e = |e| self.err(e);
+            let mut del_gen = conn
+                .prepare_cached("DELETE FROM generations WHERE run_id = ? AND generation = ?")
+                .map_err(e)?;
+            let mut del_ind = conn
+                .prepare_cached("DELETE FROM individuals WHERE run_id = ? AND generation = ?")
+                .map_err(e)?;
+            let mut del_cp = conn
+                .prepare_cached("DELETE FROM checkpoints WHERE run_id = ? AND generation = ?")
+                .map_err(e)?;
+            let mut ins_gen = conn
+                .prepare_cached("INSERT INTO generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .map_err(e)?;
+            let mut ins_cp = conn
+                .prepare_cached("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .map_err(e)?;
+            for (k, w) in batch.iter().enumerate() {
+                let s = &w.stats;
+                let cp = &w.checkpoint;
+                del_gen.execute(params![s.run_id, s.generation]).map_err(e)?;
+                del_ind.execute(params![s.run_id, s.generation]).map_err(e)?;
+                del_cp.execute(params![cp.run_id, cp.generation]).map_err(e)?;
+                ins_gen
+                    .execute(params![
+                        s.run_id,
+                        s.generation,
+                        s.best,
+                        s.mean,
+                        s.std,
+                        s.diversity,
+                        s.evaluations,
+                        s.cache_hits,
+                        s.elapsed_ms
+                    ])
+                    .map_err(e)?;
+                let file = files.map(|f| f[k].as_str());
+                let payload: Option<&[u8]> = if file.is_none() { Some(&cp.payload) } else { None };
+                ins_cp
+                    .execute(params![
+                        cp.run_id,
+                        cp.generation,
+                        now,
+                        payload,
+                        file,
+                        cp.payload.len() as u64,
+                        checksum(&cp.payload)
+                    ])
+                    .map_err(e)?;
+            }
+            let mut app = conn.appender("individuals").map_err(e)?;
+            for i in batch.iter().flat_map(|w| &w.individuals) {
+                app.append_row(params![
+                    i.run_id,
+                    i.generation,
+                    i.seed_name,
+                    i.genome_json,
+                    i.genome_hash,
+                    i.fitness,
+                    i.sharpe,
+                    i.return_pct,
+                    i.max_drawdown_pct,
+                    i.num_trades
+                ])
+                .map_err(e)?;
+            }
+            app.flush().map_err(e)
+        })
+    }
+
+    /// Replaces the hall of fame of `run_id` and marks it completed at `ended_at_ms`, in one
+    /// transaction.
+    pub(crate) fn complete_run(
+        &self,
+        run_id: &str,
+        entries: &[HallOfFameRecord],
+        ended_at_ms: i64,
+    ) -> Result<(), StorageError> {
+        check_hall_of_fame(run_id, entries)?;
+        self.in_transaction(|conn| {
+            let e = |e| self.err(e);
+            let n = conn
+                .execute(
+                    "UPDATE runs SET status = ?, ended_at_ms = ? WHERE run_id = ?",
+                    params![RunStatus::Completed.as_str(), ended_at_ms, run_id],
+                )
+                .map_err(e)?;
+            if n == 0 {
+                return Err(StorageError::InvalidInput(format!(
+                    "no run `{run_id}` in {}",
+                    self.path.display()
+                )));
+            }
+            conn.execute("DELETE FROM hall_of_fame WHERE run_id = ?", params![run_id])
+                .map_err(e)?;
+            let mut app = conn.appender("hall_of_fame").map_err(e)?;
+            for h in entries {
+                app.append_row(params![
+                    h.run_id,
+                    h.rank,
+                    h.seed_name,
+                    h.genome_json,
+                    h.fitness,
+                    h.train_stats_json,
+                    h.test_stats_json,
+                    h.validation_json
+                ])
+                .map_err(e)?;
+            }
+            app.flush().map_err(e)
+        })
+    }
+}

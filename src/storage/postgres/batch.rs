@@ -1,0 +1,177 @@
+//! Batched results writes in PostgreSQL: several generations with their checkpoints in one transaction (one binary COPY of all their individuals), and a run's completion in one.
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
+
+use super::super::batch::{check_batch, check_hall_of_fame, GenerationWrite};
+use super::super::records::{HallOfFameRecord, RunStatus};
+use super::super::results::checksum;
+use super::super::schema::now_ms;
+use super::super::StorageError;
+use super::PostgresStorage;
+
+fn as_i64(what: &str, v: u64) -> Result<i64, StorageError> {
+    i64::try_from(v).map_err(|_| StorageError::InvalidInput(format!("{what} {v} is too large to store")))
+}
+
+impl PostgresStorage {
+    /// `batch` in one transaction: a crash before the commit leaves the generations committed
+    /// before and nothing of these.
+    pub(super) fn record_generations_rows(&self, batch: &[GenerationWrite]) -> Result<(), StorageError> {
+        check_batch(batch)?;
+        let mut counts = Vec::with_capacity(batch.len());
+        for w in batch {
+            let s = &w.stats;
+            counts.push([
+                as_i64("evaluations", s.evaluations)?,
+                as_i64("cache hits", s.cache_hits)?,
+                as_i64("elapsed ms", s.elapsed_ms)?,
+                as_i64("checkpoint size", w.checkpoint.payload.len() as u64)?,
+            ]);
+            for i in &w.individuals {
+                as_i64("num_trades", i.num_trades)?;
+            }
+        }
+        let now = now_ms();
+        self.in_tx(|tx| {
+            let e = |e| self.err(e);
+            let del_gen = tx
+                .prepare("DELETE FROM generations WHERE run_id = $1 AND generation = $2")
+                .map_err(e)?;
+            let del_ind = tx
+                .prepare("DELETE FROM individuals WHERE run_id = $1 AND generation = $2")
+                .map_err(e)?;
+            let del_cp = tx
+                .prepare("DELETE FROM checkpoints WHERE run_id = $1 AND generation = $2")
+                .map_err(e)?;
+            let ins_gen = tx
+                .prepare("INSERT INTO generations VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .map_err(e)?;
+            let ins_cp = tx
+                .prepare("INSERT INTO checkpoints VALUES ($1, $2, $3, $4, $5, $6)")
+                .map_err(e)?;
+            for (w, c) in batch.iter().zip(&counts) {
+                let s = &w.stats;
+                let g = i64::from(s.generation);
+                let cg = i64::from(w.checkpoint.generation);
+                tx.execute(&del_gen, &[&s.run_id, &g]).map_err(e)?;
+                tx.execute(&del_ind, &[&s.run_id, &g]).map_err(e)?;
+                tx.execute(&del_cp, &[&s.run_id, &cg]).map_err(e)?;
+                tx.execute(
+                    &ins_gen,
+                    &[&s.run_id, &g, &s.best, &s.mean, &s.std, &s.diversity, &c[0], &c[1], &c[2]],
+                )
+                .map_err(e)?;
+                tx.execute(
+                    &ins_cp,
+                    &[&s.run_id, &cg, &now, &w.checkpoint.payload, &c[3], &checksum(&w.checkpoint.payload)],
+                )
+                .map_err(e)?;
+            }
+            let sink = tx
+                .copy_in(
+                    "COPY individuals (run_id, generation, ordinal, seed_name, genome_json, genome_hash, fitness, sharpe,
+                     return_pct, max_drawdown_pct, num_trades) FROM STDIN (FORMAT binary)",
+                )
+                .map_err(e)?;
+            let (t, f8) = (Type::TEXT, Type::FLOAT8);
+            let types = [
+                t.clone(),
+                Type::INT8,
+                Type::INT4,
+                t.clone(),
+                t.clone(),
+                t,
+                f8.clone(),
+                f8.clone(),
+                f8.clone(),
+                f8,
+                Type::INT8,
+            ];
+            let mut writer = BinaryCopyInWriter::new(sink, &types);
+            for w in batch {
+                let g = i64::from(w.stats.generation);
+                for (k, i) in w.individuals.iter().enumerate() {
+                    let (ordinal, trades) = (k as i32, i.num_trades as i64);
+                    writer
+                        .write(&[
+                            &i.run_id,
+                            &g,
+                            &ordinal,
+                            &i.seed_name,
+                            &i.genome_json,
+                            &i.genome_hash,
+                            &i.fitness,
+                            &i.sharpe,
+                            &i.return_pct,
+                            &i.max_drawdown_pct,
+                            &trades,
+                        ])
+                        .map_err(e)?;
+                }
+            }
+            writer.finish().map_err(e)?;
+            Ok(())
+        })
+    }
+
+    /// The hall of fame and the `completed` status in one transaction.
+    pub(super) fn complete_run_rows(
+        &self,
+        run_id: &str,
+        entries: &[HallOfFameRecord],
+        ended_at_ms: i64,
+    ) -> Result<(), StorageError> {
+        check_hall_of_fame(run_id, entries)?;
+        self.in_tx(|tx| {
+            let e = |e| self.err(e);
+            let n = tx
+                .execute(
+                    "UPDATE runs SET status = $1, ended_at_ms = $2, error = NULL WHERE run_id = $3",
+                    &[&RunStatus::Completed.as_str(), &ended_at_ms, &run_id],
+                )
+                .map_err(e)?;
+            if n == 0 {
+                return Err(StorageError::InvalidInput(format!("no run `{run_id}` in {}", self.loc)));
+            }
+            tx.execute("DELETE FROM hall_of_fame WHERE run_id = $1", &[&run_id])
+                .map_err(e)?;
+            let sink = tx
+                .copy_in(
+                    "COPY hall_of_fame (run_id, rank, ordinal, seed_name, genome_json, fitness, train_stats_json,
+                     test_stats_json, validation_json) FROM STDIN (FORMAT binary)",
+                )
+                .map_err(e)?;
+            let t = Type::TEXT;
+            let types = [
+                t.clone(),
+                Type::INT8,
+                Type::INT4,
+                t.clone(),
+                t.clone(),
+                Type::FLOAT8,
+                t.clone(),
+                t.clone(),
+                t,
+            ];
+            let mut w = BinaryCopyInWriter::new(sink, &types);
+            for (k, h) in entries.iter().enumerate() {
+                let (rank, ordinal) = (i64::from(h.rank), k as i32);
+                w.write(&[
+                    &h.run_id,
+                    &rank,
+                    &ordinal,
+                    &h.seed_name,
+                    &h.genome_json,
+                    &h.fitness,
+                    &h.train_stats_json,
+                    &h.test_stats_json,
+                    &h.validation_json,
+                ])
+                .map_err(e)?;
+            }
+            w.finish().map_err(e)?;
+            Ok(())
+        })
+    }
+}
