@@ -130,6 +130,8 @@ impl Project {
 
     fn compose(&self) -> Command {
         let mut cmd = Command::new("docker-compose");
+        // Prometheus on a port Docker picks, so a test never collides with one already running.
+        cmd.env("PROMETHEUS_PUBLISH", "127.0.0.1:");
         cmd.arg("-p").arg(&self.name);
         for f in &self.files {
             cmd.arg("-f").arg(f);

@@ -16,6 +16,7 @@
 //! combination costs S/2 additions per strategy; C(16, 8) = 12,870 combinations over a
 //! hundred strategies take milliseconds. Same as `scripts/validation_fixtures.py`.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::error::ValidationError;
@@ -140,40 +141,47 @@ pub fn cscv_logits(returns: &[Vec<f64>], blocks: usize) -> Result<Vec<f64>, Vali
         }
     }
     let half = blocks / 2;
-    let mut logits = Vec::new();
-    let mut is = vec![Sums::default(); n];
-    let mut oos_perf = vec![0.0; n];
     let limit: u64 = 1 << blocks;
     // Gosper's hack: every mask of `blocks` bits with `half` set, ascending.
+    let mut masks = Vec::new();
     let mut mask: u64 = (1 << half) - 1;
     while mask < limit {
-        is.iter_mut().for_each(|s| *s = Sums::default());
-        for s in (0..blocks).filter(|s| mask >> s & 1 == 1) {
-            for j in 0..n {
-                is[j].add(&block_sums[s * n + j]);
-            }
-        }
-        let mut best = 0;
-        let mut best_perf = f64::NEG_INFINITY;
-        for j in 0..n {
-            let p = is[j].sharpe();
-            if p > best_perf {
-                best_perf = p;
-                best = j;
-            }
-            oos_perf[j] = total[j].minus(&is[j]).sharpe();
-        }
-        let target = oos_perf[best];
-        let below = oos_perf.iter().filter(|&&p| p < target).count() as f64;
-        let ties = oos_perf.iter().filter(|&&p| p == target).count() as f64;
-        let rank = below + (ties + 1.0) / 2.0;
-        let omega = rank / (n as f64 + 1.0);
-        logits.push((omega / (1.0 - omega)).ln());
-        // Next mask with the same number of bits.
+        masks.push(mask);
         let c = mask & mask.wrapping_neg();
         let r = mask + c;
         mask = (((r ^ mask) >> 2) / c) | r;
     }
+    // The combinations are independent: scored in parallel, collected in mask order.
+    let logits = masks
+        .par_iter()
+        .map_init(
+            || (vec![Sums::default(); n], vec![0.0; n]),
+            |(is, oos_perf), &mask| {
+                is.iter_mut().for_each(|s| *s = Sums::default());
+                for s in (0..blocks).filter(|s| mask >> s & 1 == 1) {
+                    for j in 0..n {
+                        is[j].add(&block_sums[s * n + j]);
+                    }
+                }
+                let mut best = 0;
+                let mut best_perf = f64::NEG_INFINITY;
+                for j in 0..n {
+                    let p = is[j].sharpe();
+                    if p > best_perf {
+                        best_perf = p;
+                        best = j;
+                    }
+                    oos_perf[j] = total[j].minus(&is[j]).sharpe();
+                }
+                let target = oos_perf[best];
+                let below = oos_perf.iter().filter(|&&p| p < target).count() as f64;
+                let ties = oos_perf.iter().filter(|&&p| p == target).count() as f64;
+                let rank = below + (ties + 1.0) / 2.0;
+                let omega = rank / (n as f64 + 1.0);
+                (omega / (1.0 - omega)).ln()
+            },
+        )
+        .collect();
     Ok(logits)
 }
 
