@@ -13,8 +13,8 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_evoflow");
 
-/// The run's flags: long enough (about 40 generations of 4 families) that a signal sent after
-/// its second checkpoint arrives well before its end.
+/// The run's flags: long enough (300 generations of 4 families, about 2 s) that a signal sent
+/// after its second checkpoint arrives well before its end.
 fn plan_args(db: &Path) -> Vec<String> {
     [
         "evolve",
@@ -25,7 +25,7 @@ fn plan_args(db: &Path) -> Vec<String> {
         "--population",
         "64",
         "--generations",
-        "40",
+        "300",
         "--seed",
         "5",
         "--min-trades",
