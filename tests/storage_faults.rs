@@ -68,7 +68,13 @@ fn newer_schema_is_refused_untouched() {
         conn.execute_batch("INSERT INTO schema_version VALUES (99, 'evoflow 9', 0)")
             .unwrap();
     }
-    assert_refused_untouched(&path, "schema version 99 is newer than this evoflow supports (1)");
+    assert_refused_untouched(
+        &path,
+        &format!(
+            "schema version 99 is newer than this evoflow supports ({})",
+            evoflow::storage::SCHEMA_VERSION
+        ),
+    );
     {
         let conn = duckdb::Connection::open(&path).unwrap();
         conn.execute_batch("DELETE FROM schema_version WHERE version = 99")
