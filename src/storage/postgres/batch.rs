@@ -8,6 +8,7 @@ use super::super::records::{HallOfFameRecord, RunStatus};
 use super::super::results::checksum;
 use super::super::schema::now_ms;
 use super::super::StorageError;
+use super::results::replace_hall_of_fame;
 use super::PostgresStorage;
 
 fn as_i64(what: &str, v: u64) -> Result<i64, StorageError> {
@@ -134,44 +135,7 @@ impl PostgresStorage {
             if n == 0 {
                 return Err(StorageError::InvalidInput(format!("no run `{run_id}` in {}", self.loc)));
             }
-            tx.execute("DELETE FROM hall_of_fame WHERE run_id = $1", &[&run_id])
-                .map_err(e)?;
-            let sink = tx
-                .copy_in(
-                    "COPY hall_of_fame (run_id, rank, ordinal, seed_name, genome_json, fitness, train_stats_json,
-                     test_stats_json, validation_json) FROM STDIN (FORMAT binary)",
-                )
-                .map_err(e)?;
-            let t = Type::TEXT;
-            let types = [
-                t.clone(),
-                Type::INT8,
-                Type::INT4,
-                t.clone(),
-                t.clone(),
-                Type::FLOAT8,
-                t.clone(),
-                t.clone(),
-                t,
-            ];
-            let mut w = BinaryCopyInWriter::new(sink, &types);
-            for (k, h) in entries.iter().enumerate() {
-                let (rank, ordinal) = (i64::from(h.rank), k as i32);
-                w.write(&[
-                    &h.run_id,
-                    &rank,
-                    &ordinal,
-                    &h.seed_name,
-                    &h.genome_json,
-                    &h.fitness,
-                    &h.train_stats_json,
-                    &h.test_stats_json,
-                    &h.validation_json,
-                ])
-                .map_err(e)?;
-            }
-            w.finish().map_err(e)?;
-            Ok(())
+            replace_hall_of_fame(tx, run_id, entries).map_err(e)
         })
     }
 }
