@@ -26,7 +26,7 @@ const FLAGS: [&str; 13] = [
     "--json",
 ];
 
-/// A longer evolution (all families, 600 generations; a few seconds on one local worker), so that a
+/// A longer evolution (all families, 2,000 generations; tens of seconds on one local worker), so that a
 /// container is killed or cut off mid-run; `--run-id ID --resume-if-exists` is the supervisor's
 /// command of docker-compose.yml.
 fn long_flags(id: &'static str) -> Vec<&'static str> {
@@ -36,7 +36,7 @@ fn long_flags(id: &'static str) -> Vec<&'static str> {
         "--population",
         "64",
         "--generations",
-        "600",
+        "2000",
         "--seed",
         "11",
         "--min-trades",

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use evoflow_dataflows::{ClusterConfig, GenerationReport, StopReason, StopSignal};
 
 use super::validation::{add_population, ledger_from_individuals, problem_and_folds, validate_run, RunValidation};
+use super::writer::OpenStorage;
 use super::{GenerationWriter, ResumedRun, RunError};
 use crate::evolution::{select_families, BestStrategy, EvolveSettings, TradingProblem};
 use crate::market::MarketData;
@@ -128,26 +129,29 @@ impl RunPlan {
         }
         // Process 0 opens storage for writing only once every process has connected: DuckDB
         // lets no process read a file while another writes it, so the processes of one host
-        // can read their data from the database that process 0 then writes the run to.
-        let store = if self.writes() {
-            Some(self.take_storage()?)
+        // can read their data from the database that process 0 then writes the run to. A
+        // single process opens it on the writer thread, while the first generations are
+        // evaluated (opening a database costs tens of milliseconds); a cluster opens it
+        // before the run, so that a refused open ends no other process mid-run.
+        let writer = if self.writes() {
+            let open: OpenStorage = if self.cluster.processes > 1 {
+                let opened = self.take_storage()?;
+                Box::new(move || Ok(opened))
+            } else {
+                self.opener()?
+            };
+            Some(GenerationWriter::spawn(
+                open,
+                self.stop.clone(),
+                self.run_id.clone(),
+                Arc::clone(&problem),
+                self.log_checkpoints,
+                self.telemetry.clone(),
+            )?)
         } else {
             None
         };
         let run_id = self.run_id.clone();
-        let writer = store
-            .map(|(s, create)| {
-                let telemetry = self.telemetry.clone();
-                GenerationWriter::spawn(
-                    s,
-                    create,
-                    run_id.clone(),
-                    Arc::clone(&problem),
-                    self.log_checkpoints,
-                    telemetry,
-                )
-            })
-            .transpose()?;
         let sender = writer.as_ref().map(GenerationWriter::sender);
         let mut on_generation = on_generation;
         // Every distinct genome evaluated (the DSR's N and V), from the reports; a resumed run
@@ -170,9 +174,22 @@ impl RunPlan {
         };
         let resume = self.resumed.as_ref().map(|r| r.checkpoint.clone());
         let end = connection.execute(resume, callback);
+        // A completed run is validated while the writer stores its last generations.
+        let validated = match &end {
+            Ok(e) if e.stop.signal().is_none() => e.result.as_ref().map(|result| {
+                let trials = trials.lock().map(|l| l.clone()).unwrap_or_default();
+                self.validate(prepared, result, &trials)
+            }),
+            _ => None,
+        };
         // Every generation the dataflow reported is written before anything else is stored.
         let (mut store, write_error) = match writer.map(GenerationWriter::finish) {
-            Some((s, e)) => (Some(s), e),
+            Some(f) => {
+                if let Some(e) = f.open_error {
+                    return Err(e);
+                }
+                (f.store, f.write_error)
+            }
             None => (None, None),
         };
         let end = match end {
@@ -198,24 +215,13 @@ impl RunPlan {
                 exit_code: 128 + signal,
             });
         }
-        let Some(result) = end.result else {
+        let (Some(result), Some(validated)) = (end.result, validated) else {
             return Ok(RunEnding::Worker(end.stop));
         };
-        let entries: Vec<(Genome, f64)> = result
-            .hall_of_fame
-            .iter()
-            .map(|e| (e.genome.clone(), e.fitness.value()))
-            .collect();
         let evaluations = result.stats.iter().map(|s| s.evaluations).sum();
         let cache_hits = result.stats.iter().map(|s| s.cache_hits).sum();
         let generations = result.stats.last().map_or(0, |s| s.generation + 1);
-        let population: Vec<(Genome, f64)> = result
-            .final_population
-            .iter()
-            .map(|s| (s.genome.clone(), s.fitness.value()))
-            .collect();
-        let trials = trials.lock().map(|l| l.clone()).unwrap_or_default();
-        let validation = self.complete(prepared, store.as_mut(), &entries, &population, &trials)?;
+        let validation = self.store_completion(store.as_mut(), validated?)?;
         Ok(RunEnding::Completed(RunSummary {
             run_id,
             generations,
@@ -226,41 +232,57 @@ impl RunPlan {
         }))
     }
 
+    /// Validates a completed run's hall of fame and final population against its `trials`.
+    fn validate(
+        &self,
+        prepared: &Prepared,
+        result: &evoflow_dataflows::EvolutionResult<Genome>,
+        trials: &TrialLedger,
+    ) -> Result<RunValidation, RunError> {
+        let entries: Vec<(Genome, f64)> = result
+            .hall_of_fame
+            .iter()
+            .map(|e| (e.genome.clone(), e.fitness.value()))
+            .collect();
+        let population: Vec<(Genome, f64)> = result
+            .final_population
+            .iter()
+            .map(|s| (s.genome.clone(), s.fitness.value()))
+            .collect();
+        self.validated(prepared, &entries, &population, trials)
+    }
+
+    /// Opens the storage for writing on the writer thread: the checks of [`Self::take_storage`],
+    /// with what they need moved into the closure.
+    fn opener(&self) -> Result<OpenStorage, RunError> {
+        let config = self.storage.clone().expect("writes() checked storage");
+        let run_id = self.run_id.clone();
+        let resumed = self.resumed.as_ref().map(|r| r.checkpoint_payload.clone());
+        let record = match resumed {
+            Some(_) => None,
+            None => {
+                storage::validate_name("run id", &run_id)?;
+                Some(self.run_record()?)
+            }
+        };
+        Ok(Box::new(move || {
+            open_for_writing(&config, &run_id, resumed.as_deref(), record)
+        }))
+    }
+
     /// Takes storage for writing and records a resumed run as running (it must still have the
     /// checkpoint it was read with); a new run's record is returned for the writer to create.
     fn take_storage(&self) -> Result<(Box<dyn Storage>, Option<storage::RunRecord>), RunError> {
         let config = self.storage.as_ref().expect("writes() checked storage");
-        let mut s = storage::open_storage(config, OpenMode::ReadWrite)?;
-        s.claim_writer()?;
-        match &self.resumed {
-            Some(r) => {
-                let latest = s.read_checkpoint(&self.run_id, None)?;
-                if latest.as_ref().map(|c| &c.payload) != Some(&r.checkpoint_payload) {
-                    return Err(RunError::Conflict(format!(
-                        "--resume {}: the run's checkpoint changed while this process started (is another process \
-                         resuming it?)",
-                        self.run_id
-                    )));
-                }
-                // An interrupted or crashed run is running again.
-                s.finish_run(&self.run_id, RunStatus::Running, now_ms())?;
-            }
+        let resumed = self.resumed.as_ref().map(|r| r.checkpoint_payload.as_slice());
+        let record = match resumed {
+            Some(_) => None,
             None => {
-                // Created by the writer thread before the first generation (its commit then
-                // overlaps the first generation's evaluation); a taken id is refused now.
                 storage::validate_name("run id", &self.run_id)?;
-                if s.get_run(&self.run_id)?.is_some() {
-                    return Err(storage::StorageError::InvalidInput(format!(
-                        "run `{}` already exists in {}",
-                        self.run_id,
-                        s.location().display()
-                    ))
-                    .into());
-                }
-                return Ok((s, Some(self.run_record()?)));
+                Some(self.run_record()?)
             }
-        }
-        Ok((s, None))
+        };
+        open_for_writing(config, &self.run_id, resumed, record)
     }
 
     /// The stored record of this new run.
@@ -337,8 +359,26 @@ impl RunPlan {
     }
 
     /// Validates the hall of fame (`entries`, then the rest of the `population` for distinct
-    /// behaviours) over the folds against the run's `trials`, with the population's PBO, and,
-    /// when `store` is given, stores it and marks the run completed.
+    /// behaviours) over the folds against the run's `trials`, with the population's PBO.
+    fn validated(
+        &self,
+        prepared: &Prepared,
+        entries: &[(Genome, f64)],
+        population: &[(Genome, f64)],
+        trials: &TrialLedger,
+    ) -> Result<RunValidation, RunError> {
+        Ok(validate_run(
+            &self.settings,
+            &prepared.problem,
+            &prepared.folds,
+            &self.data,
+            entries,
+            population,
+            trials,
+        )?)
+    }
+
+    /// [`Self::validated`], then stored with the run marked completed when `store` is given.
     fn complete(
         &self,
         prepared: &Prepared,
@@ -347,16 +387,17 @@ impl RunPlan {
         population: &[(Genome, f64)],
         trials: &TrialLedger,
     ) -> Result<RunValidation, RunError> {
+        let validated = self.validated(prepared, entries, population, trials)?;
+        self.store_completion(store, validated)
+    }
+
+    /// Stores the validated hall of fame and marks the run completed, when `store` is given.
+    fn store_completion(
+        &self,
+        store: Option<&mut Box<dyn Storage>>,
+        validated: RunValidation,
+    ) -> Result<RunValidation, RunError> {
         let run_id = &self.run_id;
-        let validated = validate_run(
-            &self.settings,
-            &prepared.problem,
-            &prepared.folds,
-            &self.data,
-            entries,
-            population,
-            trials,
-        )?;
         if let Some(s) = store {
             let records: Vec<storage::HallOfFameRecord> = validated
                 .best
@@ -379,6 +420,46 @@ impl RunPlan {
             s.complete_run(run_id, &records, now_ms())?;
         }
         Ok(validated)
+    }
+}
+
+/// Opens `config` for writing run `run_id` and claims the writer's lease. A resumed run
+/// (`resumed`: the checkpoint payload it was read with) must still have that checkpoint and is
+/// marked running again; a new run's id must be free, and its `record` is returned for the
+/// writer to create.
+fn open_for_writing(
+    config: &StorageConfig,
+    run_id: &str,
+    resumed: Option<&[u8]>,
+    record: Option<storage::RunRecord>,
+) -> Result<(Box<dyn Storage>, Option<storage::RunRecord>), RunError> {
+    let mut s = storage::open_storage(config, OpenMode::ReadWrite)?;
+    s.claim_writer()?;
+    match resumed {
+        Some(payload) => {
+            let latest = s.read_checkpoint(run_id, None)?;
+            if latest.as_ref().map(|c| c.payload.as_slice()) != Some(payload) {
+                return Err(RunError::Conflict(format!(
+                    "--resume {run_id}: the run's checkpoint changed while this process started (is another process \
+                     resuming it?)"
+                )));
+            }
+            // An interrupted or crashed run is running again.
+            s.finish_run(run_id, RunStatus::Running, now_ms())?;
+            Ok((s, None))
+        }
+        None => {
+            // Created by the writer thread before the first generation (its commit then
+            // overlaps the first generation's evaluation); a taken id is refused now.
+            if s.get_run(run_id)?.is_some() {
+                return Err(storage::StorageError::InvalidInput(format!(
+                    "run `{run_id}` already exists in {}",
+                    s.location().display()
+                ))
+                .into());
+            }
+            Ok((s, record))
+        }
     }
 }
 

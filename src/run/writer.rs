@@ -13,6 +13,10 @@ use crate::storage::{self, Storage};
 use crate::strategy::Genome;
 use crate::telemetry::RunTelemetry;
 
+/// The number a failed open gives [`evoflow_dataflows::StopSignal::request`] (the run ends
+/// with the storage error, not with this number).
+const OPEN_FAILED_STOP: i32 = 1;
+
 /// Reports waiting to be written; a full queue makes the coordinator wait (backpressure).
 const QUEUE: usize = 64;
 
@@ -27,7 +31,21 @@ enum Message {
 /// [`GenerationWriter::finish`].
 pub struct GenerationWriter {
     queue: SyncSender<Message>,
-    thread: JoinHandle<(Box<dyn Storage>, Option<RunError>)>,
+    thread: JoinHandle<Finished>,
+}
+
+/// Opens the run's storage for writing on the writer thread: the storage, and the record of a
+/// new run to create first (`None` for a resumed run).
+pub type OpenStorage = Box<dyn FnOnce() -> Result<(Box<dyn Storage>, Option<storage::RunRecord>), RunError> + Send>;
+
+/// What the writer leaves when it is finished.
+pub struct Finished {
+    /// The storage, once opened (`None` when opening failed).
+    pub store: Option<Box<dyn Storage>>,
+    /// Why the storage could not be opened: nothing was written.
+    pub open_error: Option<RunError>,
+    /// The first failed write: nothing after it was written.
+    pub write_error: Option<RunError>,
 }
 
 /// The handle the per-generation callback sends reports through.
@@ -43,12 +61,15 @@ impl ReportSender {
 }
 
 impl GenerationWriter {
-    /// Starts the writer for run `run_id`, which first creates `create` (a new run) when
-    /// given; with `log_checkpoints` it prints `checkpoint N` to stderr once the checkpoint
-    /// of generation N is stored, and it tells `telemetry` how long each write took.
+    /// Starts the writer for run `run_id`: it first opens the storage with `open` (while the
+    /// first generations are evaluated; reports wait in the queue) and creates the new run's
+    /// record when `open` gives one. When opening fails it asks `stop` to end the run at the
+    /// next generation boundary and writes nothing. With `log_checkpoints` it prints
+    /// `checkpoint N` to stderr once the checkpoint of generation N is stored, and it tells
+    /// `telemetry` how long each write took.
     pub fn spawn(
-        store: Box<dyn Storage>,
-        create: Option<storage::RunRecord>,
+        open: OpenStorage,
+        stop: evoflow_dataflows::StopSignal,
         run_id: String,
         problem: Arc<TradingProblem>,
         log_checkpoints: bool,
@@ -57,7 +78,31 @@ impl GenerationWriter {
         let (queue, inbox) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("evoflow-writer".into())
-            .spawn(move || write_all(store, create, &run_id, &problem, log_checkpoints, telemetry, inbox))
+            .spawn(move || match open() {
+                Ok((store, create)) => {
+                    let (store, write_error) =
+                        write_all(store, create, &run_id, &problem, log_checkpoints, telemetry, inbox);
+                    Finished {
+                        store: Some(store),
+                        open_error: None,
+                        write_error,
+                    }
+                }
+                Err(e) => {
+                    stop.request(OPEN_FAILED_STOP);
+                    // Receive until `finish`, so that the dataflow never waits on a full queue.
+                    for message in inbox.iter() {
+                        if matches!(message, Message::Finish) {
+                            break;
+                        }
+                    }
+                    Finished {
+                        store: None,
+                        open_error: Some(e),
+                        write_error: None,
+                    }
+                }
+            })
             .map_err(RunError::WriterThread)?;
         Ok(GenerationWriter { queue, thread })
     }
@@ -67,9 +112,8 @@ impl GenerationWriter {
         ReportSender(self.queue.clone())
     }
 
-    /// Waits until every queued report is written; returns the storage and the first write
-    /// error, if any.
-    pub fn finish(self) -> (Box<dyn Storage>, Option<RunError>) {
+    /// Waits until every queued report is written; returns the storage and the errors.
+    pub fn finish(self) -> Finished {
         let _ = self.queue.send(Message::Finish);
         match self.thread.join() {
             Ok(done) => done,

@@ -42,6 +42,22 @@ pub fn check_batch(batch: &[GenerationWrite]) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// The `(run, generation)` pairs as spans `(run, first, last)` of consecutive generations,
+/// one per distinct pair (a batch normally gives one span).
+fn ranges<'a>(pairs: impl Iterator<Item = (&'a String, u32)>) -> Vec<(&'a str, u32, u32)> {
+    let mut sorted: Vec<(&str, u32)> = pairs.map(|(r, g)| (r.as_str(), g)).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut spans: Vec<(&str, u32, u32)> = Vec::new();
+    for (run, g) in sorted {
+        match spans.last_mut() {
+            Some((r, _, last)) if *r == run && last.checked_add(1) == Some(g) => *last = g,
+            _ => spans.push((run, g, g)),
+        }
+    }
+    spans
+}
+
 /// Checks that hall-of-fame `entries` belong to `run_id`.
 pub fn check_hall_of_fame(run_id: &str, entries: &[HallOfFameRecord]) -> Result<(), StorageError> {
     match entries.iter().find(|e| e.run_id != run_id) {
@@ -69,15 +85,17 @@ impl DbFile {
         let now = now_ms();
         self.in_transaction(|conn| {
             let e = |e| self.err(e);
-            let mut del_gen = conn
-                .prepare_cached("DELETE FROM generations WHERE run_id = ? AND generation = ?")
-                .map_err(e)?;
-            let mut del_ind = conn
-                .prepare_cached("DELETE FROM individuals WHERE run_id = ? AND generation = ?")
-                .map_err(e)?;
-            let mut del_cp = conn
-                .prepare_cached("DELETE FROM checkpoints WHERE run_id = ? AND generation = ?")
-                .map_err(e)?;
+            // Earlier attempts at the batch's generations (a resumed run's): one statement per
+            // table and run of consecutive generations (normally the whole batch).
+            let gens = ranges(batch.iter().map(|w| (&w.stats.run_id, w.stats.generation)));
+            let cps = ranges(batch.iter().map(|w| (&w.checkpoint.run_id, w.checkpoint.generation)));
+            for (table, spans) in [("generations", &gens), ("individuals", &gens), ("checkpoints", &cps)] {
+                let sql = format!("DELETE FROM {table} WHERE run_id = ? AND generation BETWEEN ? AND ?");
+                let mut delete = conn.prepare_cached(&sql).map_err(e)?;
+                for (run_id, from, to) in spans {
+                    delete.execute(params![run_id, from, to]).map_err(e)?;
+                }
+            }
             let mut ins_gen = conn
                 .prepare_cached("INSERT INTO generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 .map_err(e)?;
@@ -87,9 +105,6 @@ impl DbFile {
             for (k, w) in batch.iter().enumerate() {
                 let s = &w.stats;
                 let cp = &w.checkpoint;
-                del_gen.execute(params![s.run_id, s.generation]).map_err(e)?;
-                del_ind.execute(params![s.run_id, s.generation]).map_err(e)?;
-                del_cp.execute(params![cp.run_id, cp.generation]).map_err(e)?;
                 ins_gen
                     .execute(params![
                         s.run_id,
@@ -178,5 +193,18 @@ impl DbFile {
             }
             app.flush().map_err(e)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ranges;
+
+    #[test]
+    fn consecutive_generations_make_one_span_per_run() {
+        let (a, b) = ("a".to_string(), "b".to_string());
+        let pairs = [(&a, 3), (&a, 4), (&a, 5), (&a, 7), (&b, 1), (&a, 4)];
+        assert_eq!(ranges(pairs.into_iter()), vec![("a", 3, 5), ("a", 7, 7), ("b", 1, 1)]);
+        assert_eq!(ranges(std::iter::empty()), vec![]);
     }
 }

@@ -14,6 +14,9 @@ pub struct DbFile {
     pub(crate) path: PathBuf,
     pub(crate) mode: OpenMode,
     _lock: Option<WriterLock>,
+    /// The last status document this writer published ([`super::run_status`]): a stored
+    /// batch of generations updates it without reading the run back.
+    pub(crate) published: std::sync::Mutex<Option<super::run_status::RunOverview>>,
 }
 
 impl std::fmt::Debug for DbFile {
@@ -73,6 +76,7 @@ impl DbFile {
                         path: path.to_path_buf(),
                         mode,
                         _lock: None,
+                        published: Default::default(),
                     }),
                 }
             }
@@ -113,6 +117,7 @@ impl DbFile {
                     path: path.to_path_buf(),
                     mode,
                     _lock: Some(lock),
+                    published: Default::default(),
                 })
             }
         }

@@ -41,7 +41,15 @@ pub(crate) fn publish_batch(db: &DbFile, batch: &[GenerationWrite]) -> Result<()
     let mut runs: Vec<&str> = batch.iter().map(|w| w.stats.run_id.as_str()).collect();
     runs.dedup();
     for run in runs {
-        db.publish_status(run, None, false)?;
+        let mut generations: Vec<&GenerationRecord> =
+            batch.iter().map(|w| &w.stats).filter(|s| s.run_id == run).collect();
+        generations.sort_by_key(|g| g.generation);
+        let consecutive = generations.windows(2).all(|w| w[1].generation == w[0].generation + 1);
+        if consecutive {
+            db.publish_generations(run, &generations)?;
+        } else {
+            db.publish_status(run, None, false)?;
+        }
     }
     Ok(())
 }

@@ -5,7 +5,9 @@
 //! published, after the database commit, as `RESULTS.runs/RUN_ID.json` beside the results
 //! file (`evoflow.duckdb.runs/` or `SHARED/results.duckdb.runs/`), replaced by an atomic
 //! rename: readers see the previous version or the next, never a torn one. The document is
-//! rebuilt from the database each time, so it never says more than was committed; a crash
+//! rebuilt from the database at each change of the run itself; a stored batch of generations
+//! adds them to the writer's last published document (what it just committed, without reading
+//! it back). It never says more than was committed; a crash
 //! between a commit and its publication leaves it one step behind. PostgreSQL readers never
 //! wait for the writer and read the tables.
 
@@ -131,20 +133,62 @@ impl DbFile {
         };
         let mut doc = RunOverview::new(&run, &self.read_generations(run_id)?, error);
         doc.writer = Some(format!("{}:{}", hostname(), std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| StorageError::io(&dir, &e))?;
+        self.write_status(&dir, &path, doc, durable)
+    }
+
+    /// Publishes run `run_id` after a committed batch of `generations` (consecutive, in order,
+    /// replacing any stored from the first of them on): the last published document with
+    /// them, or the document read from the database when this writer published none of that
+    /// run.
+    pub(crate) fn publish_generations(
+        &self,
+        run_id: &str,
+        generations: &[&GenerationRecord],
+    ) -> Result<(), StorageError> {
+        let cached = self
+            .published
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take())
+            .filter(|doc| doc.run_id == run_id);
+        let (Some(mut doc), Some(first)) = (cached, generations.first()) else {
+            return self.publish_status(run_id, None, false);
+        };
+        let last = generations.last().map_or(first.generation, |g| g.generation);
+        doc.generations
+            .retain(|g| g.generation < first.generation || g.generation > last);
+        doc.generations
+            .extend(generations.iter().map(|g| GenerationTiming::from_record(g)));
+        doc.generations.sort_by_key(|g| g.generation);
+        doc.updated_at_ms = now_ms();
+        let dir = status_dir_for(&self.path);
+        let path = status_file(&dir, run_id);
+        self.write_status(&dir, &path, doc, false)
+    }
+
+    /// Writes `doc` as the status document `path` in `dir` (synced when `durable`) and keeps
+    /// it as the last published.
+    fn write_status(&self, dir: &Path, path: &Path, doc: RunOverview, durable: bool) -> Result<(), StorageError> {
+        let path = path.to_path_buf();
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, &e))?;
         let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| StorageError::InvalidInput(e.to_string()))?;
         if durable {
-            return atomic_write(&path, &bytes);
+            atomic_write(&path, &bytes)?;
+        } else {
+            let tmp = temp_path_for(&path);
+            if let Err(e) = std::fs::write(&tmp, &bytes) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(StorageError::io(&path, &e));
+            }
+            std::fs::rename(&tmp, &path).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                StorageError::io(&path, &e)
+            })?;
         }
-        let tmp = temp_path_for(&path);
-        if let Err(e) = std::fs::write(&tmp, &bytes) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(StorageError::io(&path, &e));
+        if let Ok(mut p) = self.published.lock() {
+            *p = Some(doc);
         }
-        std::fs::rename(&tmp, &path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            StorageError::io(&path, &e)
-        })
+        Ok(())
     }
 
     /// Marks a run failed with `error` and publishes it (kept in its status document).
