@@ -1,14 +1,11 @@
 //! Batched results writes in PostgreSQL: several generations with their checkpoints in one transaction (one binary COPY of all their individuals), and a run's completion in one.
 
-use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::Type;
-
 use super::super::batch::{check_batch, check_hall_of_fame, GenerationWrite};
 use super::super::records::{HallOfFameRecord, RunStatus};
 use super::super::results::checksum;
 use super::super::schema::now_ms;
 use super::super::StorageError;
-use super::results::replace_hall_of_fame;
+use super::results::{copy_individuals, replace_hall_of_fame};
 use super::PostgresStorage;
 
 fn as_i64(what: &str, v: u64) -> Result<i64, StorageError> {
@@ -60,58 +57,40 @@ impl PostgresStorage {
                 tx.execute(&del_cp, &[&s.run_id, &cg]).map_err(e)?;
                 tx.execute(
                     &ins_gen,
-                    &[&s.run_id, &g, &s.best, &s.mean, &s.std, &s.diversity, &c[0], &c[1], &c[2]],
+                    &[
+                        &s.run_id,
+                        &g,
+                        &s.best,
+                        &s.mean,
+                        &s.std,
+                        &s.diversity,
+                        &c[0],
+                        &c[1],
+                        &c[2],
+                    ],
                 )
                 .map_err(e)?;
                 tx.execute(
                     &ins_cp,
-                    &[&s.run_id, &cg, &now, &w.checkpoint.payload, &c[3], &checksum(&w.checkpoint.payload)],
+                    &[
+                        &s.run_id,
+                        &cg,
+                        &now,
+                        &w.checkpoint.payload,
+                        &c[3],
+                        &checksum(&w.checkpoint.payload),
+                    ],
                 )
                 .map_err(e)?;
             }
-            let sink = tx
-                .copy_in(
-                    "COPY individuals (run_id, generation, ordinal, seed_name, genome_json, genome_hash, fitness, sharpe,
-                     return_pct, max_drawdown_pct, num_trades) FROM STDIN (FORMAT binary)",
-                )
-                .map_err(e)?;
-            let (t, f8) = (Type::TEXT, Type::FLOAT8);
-            let types = [
-                t.clone(),
-                Type::INT8,
-                Type::INT4,
-                t.clone(),
-                t.clone(),
-                t,
-                f8.clone(),
-                f8.clone(),
-                f8.clone(),
-                f8,
-                Type::INT8,
-            ];
-            let mut writer = BinaryCopyInWriter::new(sink, &types);
-            for w in batch {
+            let rows = batch.iter().flat_map(|w| {
                 let g = i64::from(w.stats.generation);
-                for (k, i) in w.individuals.iter().enumerate() {
-                    let (ordinal, trades) = (k as i32, i.num_trades as i64);
-                    writer
-                        .write(&[
-                            &i.run_id,
-                            &g,
-                            &ordinal,
-                            &i.seed_name,
-                            &i.genome_json,
-                            &i.genome_hash,
-                            &i.fitness,
-                            &i.sharpe,
-                            &i.return_pct,
-                            &i.max_drawdown_pct,
-                            &trades,
-                        ])
-                        .map_err(e)?;
-                }
-            }
-            writer.finish().map_err(e)?;
+                w.individuals
+                    .iter()
+                    .enumerate()
+                    .map(move |(k, i)| (i, g, k as i32, i.num_trades as i64))
+            });
+            copy_individuals(tx, rows).map_err(e)?;
             Ok(())
         })
     }

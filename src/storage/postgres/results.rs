@@ -166,45 +166,12 @@ impl PostgresStorage {
                 ],
             )
             .map_err(e)?;
-            let sink = tx
-                .copy_in(
-                    "COPY individuals (run_id, generation, ordinal, seed_name, genome_json, genome_hash, fitness, sharpe,
-                     return_pct, max_drawdown_pct, num_trades) FROM STDIN (FORMAT binary)",
-                )
-                .map_err(e)?;
-            let (t, f8) = (Type::TEXT, Type::FLOAT8);
-            let types = [
-                t.clone(),
-                Type::INT8,
-                Type::INT4,
-                t.clone(),
-                t.clone(),
-                t,
-                f8.clone(),
-                f8.clone(),
-                f8.clone(),
-                f8,
-                Type::INT8,
-            ];
-            let mut w = BinaryCopyInWriter::new(sink, &types);
-            for (k, (i, trades)) in individuals.iter().zip(&trades).enumerate() {
-                let ordinal = k as i32;
-                w.write(&[
-                    &i.run_id,
-                    &generation,
-                    &ordinal,
-                    &i.seed_name,
-                    &i.genome_json,
-                    &i.genome_hash,
-                    &i.fitness,
-                    &i.sharpe,
-                    &i.return_pct,
-                    &i.max_drawdown_pct,
-                    trades,
-                ])
-                .map_err(e)?;
-            }
-            w.finish().map_err(e)?;
+            let rows = individuals
+                .iter()
+                .zip(&trades)
+                .enumerate()
+                .map(|(k, (i, t))| (i, generation, k as i32, *t));
+            copy_individuals(tx, rows).map_err(e)?;
             Ok(())
         })
     }
@@ -466,6 +433,50 @@ pub(super) fn replace_hall_of_fame(
             &h.train_stats_json,
             &h.test_stats_json,
             &h.validation_json,
+        ])?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// Appends `rows` (an individual with its generation, its ordinal in the generation and its
+/// number of trades) to `individuals` with one binary `COPY`.
+pub(super) fn copy_individuals<'r>(
+    tx: &mut postgres::Transaction<'_>,
+    rows: impl Iterator<Item = (&'r IndividualRecord, i64, i32, i64)>,
+) -> Result<(), postgres::Error> {
+    let sink = tx.copy_in(
+        "COPY individuals (run_id, generation, ordinal, seed_name, genome_json, genome_hash, fitness, sharpe,
+         return_pct, max_drawdown_pct, num_trades) FROM STDIN (FORMAT binary)",
+    )?;
+    let (t, f8) = (Type::TEXT, Type::FLOAT8);
+    let types = [
+        t.clone(),
+        Type::INT8,
+        Type::INT4,
+        t.clone(),
+        t.clone(),
+        t,
+        f8.clone(),
+        f8.clone(),
+        f8.clone(),
+        f8,
+        Type::INT8,
+    ];
+    let mut w = BinaryCopyInWriter::new(sink, &types);
+    for (i, generation, ordinal, trades) in rows {
+        w.write(&[
+            &i.run_id,
+            &generation,
+            &ordinal,
+            &i.seed_name,
+            &i.genome_json,
+            &i.genome_hash,
+            &i.fitness,
+            &i.sharpe,
+            &i.return_pct,
+            &i.max_drawdown_pct,
+            &trades,
         ])?;
     }
     w.finish()?;
