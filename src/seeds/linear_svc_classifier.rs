@@ -1,5 +1,7 @@
 //! Seed `linear_svc_classifier` (ml_classifier): walk-forward linear-SVM committee on engineered features.
 
+use rayon::prelude::*;
+
 use super::features::{finish, genes, int};
 use super::ml_features::{cached_feature_rows, first_prediction, forward_returns, retrainings, Row};
 use crate::market::MarketData;
@@ -82,9 +84,17 @@ impl Strategy for LinearSvcClassifier {
         };
         let rows = cached_feature_rows(data).map_err(|e| fail(e.to_string()))?;
         let fwd = forward_returns(&data.bars.close);
+        let rows: &[Row] = &rows;
+        // The retrainings are independent: trained in parallel, their votes placed in order
+        // (the same values as one by one), so one genome's evaluation is not the longest task
+        // of a generation that the other workers wait for (issue 15).
+        let steps: Vec<_> = retrainings(rows, &fwd, p.window).collect();
+        let votes: Vec<Vec<f64>> = steps
+            .par_iter()
+            .map(|step| committee_votes(rows, &fwd, step.train.clone(), &step.targets, &p))
+            .collect();
         let mut out = vec![0.0; rows.len()];
-        for step in retrainings(&rows, &fwd, p.window) {
-            let votes = committee_votes(&rows, &fwd, step.train, &step.targets, &p);
+        for (step, votes) in steps.iter().zip(votes) {
             for (&i, v) in step.targets.iter().zip(votes) {
                 out[i] = v;
             }

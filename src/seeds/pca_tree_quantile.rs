@@ -1,5 +1,7 @@
 //! Seed `pca_tree_quantile` (ml_classifier): standardise → PCA → random forest on the 5-bar forward return, walk-forward.
 
+use rayon::prelude::*;
+
 use super::features::{finish, genes, int, percentile_rank};
 use super::ml_features::{cached_feature_rows, first_prediction, forward_returns, retrainings, NUM_FEATURES};
 use crate::market::MarketData;
@@ -85,28 +87,40 @@ impl Strategy for PcaTreeQuantile {
         };
         let rows = cached_feature_rows(data).map_err(|e| fail(e.to_string()))?;
         let fwd = forward_returns(&data.bars.close);
+        let rows: &[_] = &rows;
+        // The retrainings are independent (each seeds its forest from its own bar): they are
+        // fitted in parallel and their predictions placed in order, the same values as one by
+        // one. One genome's evaluation is otherwise the longest task of a generation, which
+        // the other workers would wait for (issue 15).
+        let steps: Vec<_> = retrainings(rows, &fwd, window).collect();
+        let fitted = steps
+            .par_iter()
+            .map(|step| {
+                let x = Matrix::from_rows(NUM_FEATURES, step.train.clone().map(|t| &rows[t][..]));
+                let y: Vec<f64> = step.train.clone().map(|t| fwd[t]).collect();
+                let scaler = Scaler::fit(&x);
+                let scaled = scaler.transform(&x);
+                let pca = Pca::fit(&scaled, components);
+                let params = ForestParams {
+                    trees,
+                    max_depth: depth,
+                    min_samples_leaf: MIN_SAMPLES_LEAF,
+                    max_features: None,
+                    seed: seed ^ (step.at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                };
+                let x_new = Matrix::from_rows(NUM_FEATURES, step.targets.iter().map(|&i| &rows[i][..]));
+                Forest::fit_predict(
+                    &pca.transform(&scaled),
+                    &y,
+                    &params,
+                    &pca.transform(&scaler.transform(&x_new)),
+                )
+                .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<Vec<f64>>, String>>()
+            .map_err(fail)?;
         let mut pred = vec![f64::NAN; rows.len()];
-        for step in retrainings(&rows, &fwd, window) {
-            let x = Matrix::from_rows(NUM_FEATURES, step.train.clone().map(|t| &rows[t][..]));
-            let y: Vec<f64> = step.train.map(|t| fwd[t]).collect();
-            let scaler = Scaler::fit(&x);
-            let scaled = scaler.transform(&x);
-            let pca = Pca::fit(&scaled, components);
-            let params = ForestParams {
-                trees,
-                max_depth: depth,
-                min_samples_leaf: MIN_SAMPLES_LEAF,
-                max_features: None,
-                seed: seed ^ (step.at as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            };
-            let x_new = Matrix::from_rows(NUM_FEATURES, step.targets.iter().map(|&i| &rows[i][..]));
-            let p = Forest::fit_predict(
-                &pca.transform(&scaled),
-                &y,
-                &params,
-                &pca.transform(&scaler.transform(&x_new)),
-            )
-            .map_err(|e| fail(e.to_string()))?;
+        for (step, p) in steps.iter().zip(fitted) {
             for (&i, v) in step.targets.iter().zip(p) {
                 pred[i] = v;
             }
