@@ -23,4 +23,4 @@ pub use settings::{
     split_point, validation_folds, EvolveError, EvolveSettings, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE_BPS,
     MIN_TRAIN_BARS,
 };
-pub use validated::{population_pbo, validated_hall_of_fame, ValidatedHall};
+pub use validated::{population_pbo, validated_hall_of_fame, FullRun, FullRuns, ValidatedHall};

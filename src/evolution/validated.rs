@@ -10,7 +10,7 @@ use crate::backtest::{run_backtest, BacktestContext, BacktestReport};
 use crate::market::{Bars, FundingRates, MarketData};
 use crate::strategy::Genome;
 use crate::validation::guard::{period_returns, validate_entry, warnings};
-use crate::validation::{distinct_behaviours, pbo, Fold, PboSummary, TrialLedger};
+use crate::validation::{pbo, same_behaviour, Fold, PboSummary, TrialLedger};
 
 /// The hall of fame after validation, and how many entries were merged into a better one.
 #[derive(Debug, Clone)]
@@ -18,6 +18,70 @@ pub struct ValidatedHall {
     pub best: Vec<BestStrategy>,
     /// Entries dropped because a better entry trades the same bars.
     pub same_behaviour: usize,
+}
+
+/// A genome's backtest on all of the data from bar 0, as both the behaviour check and the
+/// PBO need it (warm-up 0: it moves only Buy & Hold and Alpha, never trades or equity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullRun {
+    /// The bars its trades entered at, ascending, each once.
+    pub entry_bars: Vec<usize>,
+    /// Its period returns over every bar.
+    pub returns: Vec<f64>,
+}
+
+/// The [`FullRun`]s of the distinct genomes of a final population, each backtested once (in
+/// parallel) for both the validated hall of fame and the PBO.
+pub struct FullRuns<'a> {
+    context: BacktestContext<'a>,
+    full: &'a MarketData,
+    /// The distinct genomes, sorted, each with its run (`None`: it cannot be backtested).
+    runs: Vec<(Genome, Option<FullRun>)>,
+}
+
+impl<'a> FullRuns<'a> {
+    /// Backtests every distinct genome of `population` on all of `full`.
+    pub fn new(problem: &TradingProblem, population: &[Genome], full: &'a MarketData) -> Result<Self, EvaluationError> {
+        let context = BacktestContext::new(full)?;
+        let mut genomes: Vec<&Genome> = population.iter().collect();
+        genomes.sort();
+        genomes.dedup();
+        let mut runs = FullRuns {
+            context,
+            full,
+            runs: Vec::new(),
+        };
+        runs.runs = genomes
+            .par_iter()
+            .map(|g| ((*g).clone(), runs.run(problem, g).ok()))
+            .collect();
+        Ok(runs)
+    }
+
+    /// Backtests `genome` on all of the data.
+    pub fn run(&self, problem: &TradingProblem, genome: &Genome) -> Result<FullRun, EvaluationError> {
+        let targets = problem.signal(genome, self.full)?;
+        let report = self.context.run(&targets, problem.backtest_config(), 0)?;
+        let mut entry_bars: Vec<usize> = report.trades.iter().map(|t| t.entry_bar).collect();
+        entry_bars.sort_unstable();
+        entry_bars.dedup();
+        Ok(FullRun {
+            entry_bars,
+            returns: period_returns(&report.equity, &self.full.bars.timestamp_ms),
+        })
+    }
+
+    /// The entry bars of `genome`: stored when it is one of the population's, else backtested.
+    fn entry_bars(&self, problem: &TradingProblem, genome: &Genome) -> Result<Vec<usize>, EvaluationError> {
+        match self.runs.binary_search_by(|(g, _)| g.cmp(genome)) {
+            Ok(i) => match &self.runs[i].1 {
+                Some(run) => Ok(run.entry_bars.clone()),
+                // It failed in the population: run it again for the error.
+                None => self.run(problem, genome).map(|r| r.entry_bars),
+            },
+            Err(_) => self.run(problem, genome).map(|r| r.entry_bars),
+        }
+    }
 }
 
 /// Backtests `targets` (computed on all of `full`) on the bars of `ranges` joined, starting
@@ -83,6 +147,7 @@ fn joined_backtest(
 /// when nothing is held out), the PSR and DSR of the held-out period returns against the
 /// run's `trials`, and warnings (fewer than `min_test_trades` held-out trades, DSR below 0.95
 /// or undefined).
+#[allow(clippy::too_many_arguments)]
 pub fn validated_hall_of_fame(
     problem: &TradingProblem,
     candidates: &[(Genome, f64)],
@@ -91,8 +156,8 @@ pub fn validated_hall_of_fame(
     folds: &[Fold],
     trials: &TrialLedger,
     min_test_trades: u64,
+    runs: &FullRuns<'_>,
 ) -> Result<ValidatedHall, EvaluationError> {
-    let context = BacktestContext::new(full)?;
     // Entry bars of the candidates, a batch at a time, until `want` behaviours are kept.
     let mut bars: Vec<Vec<usize>> = Vec::new();
     let mut kept: Vec<usize> = Vec::new();
@@ -101,18 +166,17 @@ pub fn validated_hall_of_fame(
         let next = &candidates[bars.len()..(bars.len() + batch).min(candidates.len())];
         let found: Vec<Vec<usize>> = next
             .par_iter()
-            .map(|(genome, _)| {
-                let targets = problem.signal(genome, full)?;
-                // Warm-up 0: it moves only Buy & Hold and Alpha, never trades or equity.
-                let whole = context.run(&targets, problem.backtest_config(), 0)?;
-                let mut entry_bars: Vec<usize> = whole.trades.iter().map(|t| t.entry_bar).collect();
-                entry_bars.sort_unstable();
-                entry_bars.dedup();
-                Ok(entry_bars)
-            })
+            .map(|(genome, _)| runs.entry_bars(problem, genome))
             .collect::<Result<_, EvaluationError>>()?;
+        // A candidate is kept when no better kept one has its behaviour: the kept ones of
+        // the candidates examined before stay kept.
+        let examined = bars.len();
         bars.extend(found);
-        kept = distinct_behaviours(&bars);
+        for i in examined..bars.len() {
+            if !kept.iter().any(|&k| same_behaviour(&bars[k], &bars[i])) {
+                kept.push(i);
+            }
+        }
     }
     kept.truncate(want);
     let examined = kept.last().map_or(0, |&k| k + 1);
@@ -154,28 +218,14 @@ pub fn validated_hall_of_fame(
     Ok(ValidatedHall { best, same_behaviour })
 }
 
-/// The PBO (CSCV over `blocks` blocks) of the distinct genomes of `population` on all of
-/// `full`: each genome's period returns over every bar. Genomes that cannot be backtested are
-/// left out; the error says why no PBO could be computed.
-pub fn population_pbo(
-    problem: &TradingProblem,
-    population: &[Genome],
-    full: &MarketData,
-    blocks: usize,
-) -> Result<PboSummary, String> {
-    let mut genomes: Vec<&Genome> = population.iter().collect();
-    genomes.sort();
-    genomes.dedup();
-    let context = BacktestContext::new(full).map_err(|e| e.to_string())?;
-    let ts = &full.bars.timestamp_ms;
-    let returns: Vec<Vec<f64>> = genomes
-        .par_iter()
-        .filter_map(|g| {
-            let targets = problem.signal(g, full).ok()?;
-            // Warm-up 0: it moves only Buy & Hold and Alpha, never the equity curve.
-            let report = context.run(&targets, problem.backtest_config(), 0).ok()?;
-            Some(period_returns(&report.equity, ts))
-        })
+/// The PBO (CSCV over `blocks` blocks) of the distinct genomes of a final population (`runs`)
+/// on all of the data: each genome's period returns over every bar. Genomes that cannot be
+/// backtested are left out; the error says why no PBO could be computed.
+pub fn population_pbo(runs: &FullRuns<'_>, blocks: usize) -> Result<PboSummary, String> {
+    let returns: Vec<&[f64]> = runs
+        .runs
+        .iter()
+        .filter_map(|(_, run)| run.as_ref().map(|r| r.returns.as_slice()))
         .collect();
     pbo(&returns, blocks).map_err(|e| e.to_string())
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evolution::{
     population_pbo, validated_hall_of_fame, validation_folds, BestStrategy, EvaluationError, EvolveError,
-    EvolveSettings, KeyStats, TradingProblem, FEASIBLE_FLOOR,
+    EvolveSettings, FullRuns, KeyStats, TradingProblem, FEASIBLE_FLOOR,
 };
 use crate::market::MarketData;
 use crate::storage::IndividualRecord;
@@ -124,6 +124,10 @@ pub fn validate_run(
     final_population: &[(Genome, f64)],
     trials: &TrialLedger,
 ) -> Result<RunValidation, EvaluationError> {
+    // Every distinct genome of the final population is backtested on all of the data once,
+    // for the behaviour check of the hall of fame and for the PBO.
+    let genomes: Vec<Genome> = final_population.iter().map(|(g, _)| g.clone()).collect();
+    let runs = FullRuns::new(problem, &genomes, data)?;
     let hall = validated_hall_of_fame(
         problem,
         &candidates(entries, final_population),
@@ -132,8 +136,8 @@ pub fn validate_run(
         folds,
         trials,
         settings.validation.min_test_trades,
+        &runs,
     )?;
-    let genomes: Vec<Genome> = final_population.iter().map(|(g, _)| g.clone()).collect();
     Ok(RunValidation {
         mode: settings.validation.mode,
         min_test_trades: settings.validation.min_test_trades,
@@ -141,7 +145,7 @@ pub fn validate_run(
         sr_variance: trials.sr_variance(),
         best: hall.best,
         same_behaviour: hall.same_behaviour,
-        pbo: population_pbo(problem, &genomes, data, settings.validation.pbo_blocks),
+        pbo: population_pbo(&runs, settings.validation.pbo_blocks),
     })
 }
 
