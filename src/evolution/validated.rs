@@ -10,7 +10,7 @@ use crate::backtest::{run_backtest, BacktestContext, BacktestReport};
 use crate::market::{Bars, FundingRates, MarketData};
 use crate::strategy::Genome;
 use crate::validation::guard::{period_returns, validate_entry, warnings};
-use crate::validation::{pbo, same_behaviour, Fold, PboSummary, TrialLedger};
+use crate::validation::{keep_distinct, pbo, Fold, PboSummary, TrialLedger};
 
 /// The hall of fame after validation, and how many entries were merged into a better one.
 #[derive(Debug, Clone)]
@@ -168,15 +168,10 @@ pub fn validated_hall_of_fame(
             .par_iter()
             .map(|(genome, _)| runs.entry_bars(problem, genome))
             .collect::<Result<_, EvaluationError>>()?;
-        // A candidate is kept when no better kept one has its behaviour: the kept ones of
-        // the candidates examined before stay kept.
+        // The candidates examined before keep their verdicts; only the new ones are checked.
         let examined = bars.len();
         bars.extend(found);
-        for i in examined..bars.len() {
-            if !kept.iter().any(|&k| same_behaviour(&bars[k], &bars[i])) {
-                kept.push(i);
-            }
-        }
+        keep_distinct(&mut kept, &bars, examined);
     }
     kept.truncate(want);
     let examined = kept.last().map_or(0, |&k| k + 1);

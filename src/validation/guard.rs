@@ -130,12 +130,18 @@ pub fn same_behaviour(a: &[usize], b: &[usize]) -> bool {
 /// behaviour ([`same_behaviour`]) with a better (earlier) entry that is kept.
 pub fn distinct_behaviours(entry_bars: &[Vec<usize>]) -> Vec<usize> {
     let mut kept: Vec<usize> = Vec::new();
-    for (i, bars) in entry_bars.iter().enumerate() {
+    keep_distinct(&mut kept, entry_bars, 0);
+    kept
+}
+
+/// [`distinct_behaviours`] continued: `kept` holds the kept indices of `entry_bars[..from]`;
+/// adds those of `entry_bars[from..]`.
+pub fn keep_distinct(kept: &mut Vec<usize>, entry_bars: &[Vec<usize>], from: usize) {
+    for (i, bars) in entry_bars.iter().enumerate().skip(from) {
         if !kept.iter().any(|&k| same_behaviour(&entry_bars[k], bars)) {
             kept.push(i);
         }
     }
-    kept
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub mod walk_forward;
 
 pub use error::ValidationError;
 pub use guard::{
-    distinct_behaviours, period_returns, same_behaviour, EntryValidation, DEFAULT_MIN_TEST_TRADES, DSR_THRESHOLD,
+    distinct_behaviours, keep_distinct, period_returns, EntryValidation, DEFAULT_MIN_TEST_TRADES, DSR_THRESHOLD,
     OVERLAP_THRESHOLD,
 };
 pub use pbo::{pbo, validate_blocks, PboSummary, DEFAULT_PBO_BLOCKS};
