@@ -8,6 +8,20 @@ use super::results::checksum;
 use super::schema::now_ms;
 use super::StorageError;
 
+/// What a handle stored of a run it created: the newest generation and checkpoint.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Stored {
+    generation: Option<u32>,
+    checkpoint: Option<u32>,
+}
+
+impl Stored {
+    /// Whether generations (or checkpoints, per `stored`) `from..` may have rows already.
+    fn may_hold(stored: Option<u32>, from: u32) -> bool {
+        stored.is_some_and(|newest| from <= newest)
+    }
+}
+
 /// One generation as the writer stores it: its statistics, its individuals and the checkpoint
 /// the run resumes from after it (normally of the next generation).
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +72,15 @@ fn ranges<'a>(pairs: impl Iterator<Item = (&'a String, u32)>) -> Vec<(&'a str, u
     spans
 }
 
+/// A generation as the schema's `INTEGER`. Parameters are bound with their column's exact
+/// type: DuckDB prepares a statement again on every execution whose parameter types differ
+/// from those it was prepared with (a `u32` binds as `UINTEGER`, `None` as the NULL type),
+/// which made planning most of the writer's time.
+pub(crate) fn integer(generation: u32) -> Result<i32, StorageError> {
+    i32::try_from(generation)
+        .map_err(|_| StorageError::InvalidInput(format!("generation {generation} is beyond the schema's INTEGER")))
+}
+
 /// Checks that hall-of-fame `entries` belong to `run_id`.
 pub fn check_hall_of_fame(run_id: &str, entries: &[HallOfFameRecord]) -> Result<(), StorageError> {
     match entries.iter().find(|e| e.run_id != run_id) {
@@ -87,20 +110,44 @@ impl DbFile {
             let e = |e| self.err(e);
             // Earlier attempts at the batch's generations (a resumed run's): one statement per
             // table and run of consecutive generations (normally the whole batch).
+            // A run this handle created has nothing to replace beyond what it stored itself
+            // (it holds the writer lock): its batches skip the deletes.
+            let created = self.created.lock().map(|c| c.clone()).unwrap_or_default();
+            let earlier = |run: &str, from: u32, checkpoint: bool| match created.get(run) {
+                Some(s) => Stored::may_hold(if checkpoint { s.checkpoint } else { s.generation }, from),
+                None => true,
+            };
             let gens = ranges(batch.iter().map(|w| (&w.stats.run_id, w.stats.generation)));
             let cps = ranges(batch.iter().map(|w| (&w.checkpoint.run_id, w.checkpoint.generation)));
-            for (table, spans) in [("generations", &gens), ("individuals", &gens), ("checkpoints", &cps)] {
+            for (table, spans, checkpoint) in [
+                ("generations", &gens, false),
+                ("individuals", &gens, false),
+                ("checkpoints", &cps, true),
+            ] {
+                let spans: Vec<_> = spans
+                    .iter()
+                    .filter(|(run, from, _)| earlier(run, *from, checkpoint))
+                    .collect();
+                if spans.is_empty() {
+                    continue;
+                }
                 let sql = format!("DELETE FROM {table} WHERE run_id = ? AND generation BETWEEN ? AND ?");
                 let mut delete = conn.prepare_cached(&sql).map_err(e)?;
                 for (run_id, from, to) in spans {
-                    delete.execute(params![run_id, from, to]).map_err(e)?;
+                    delete
+                        .execute(params![run_id, integer(*from)?, integer(*to)?])
+                        .map_err(e)?;
                 }
             }
             let mut ins_gen = conn
                 .prepare_cached("INSERT INTO generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 .map_err(e)?;
-            let mut ins_cp = conn
-                .prepare_cached("INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?)")
+            // Inline payload or file: NULL is written in the SQL, never bound (see `integer`).
+            let mut ins_inline = conn
+                .prepare_cached("INSERT INTO checkpoints VALUES (?, ?, ?, ?, NULL, ?, ?)")
+                .map_err(e)?;
+            let mut ins_file = conn
+                .prepare_cached("INSERT INTO checkpoints VALUES (?, ?, ?, NULL, ?, ?, ?)")
                 .map_err(e)?;
             for (k, w) in batch.iter().enumerate() {
                 let s = &w.stats;
@@ -108,7 +155,7 @@ impl DbFile {
                 ins_gen
                     .execute(params![
                         s.run_id,
-                        s.generation,
+                        integer(s.generation)?,
                         s.best,
                         s.mean,
                         s.std,
@@ -118,25 +165,19 @@ impl DbFile {
                         s.elapsed_ms
                     ])
                     .map_err(e)?;
-                let file = files.map(|f| f[k].as_str());
-                let payload: Option<&[u8]> = if file.is_none() { Some(&cp.payload) } else { None };
-                ins_cp
-                    .execute(params![
-                        cp.run_id,
-                        cp.generation,
-                        now,
-                        payload,
-                        file,
-                        cp.payload.len() as u64,
-                        checksum(&cp.payload)
-                    ])
-                    .map_err(e)?;
+                let (bytes, sum) = (cp.payload.len() as u64, checksum(&cp.payload));
+                let generation = integer(cp.generation)?;
+                match files.map(|f| f[k].as_str()) {
+                    None => ins_inline.execute(params![cp.run_id, generation, now, &cp.payload[..], bytes, sum]),
+                    Some(file) => ins_file.execute(params![cp.run_id, generation, now, file, bytes, sum]),
+                }
+                .map_err(e)?;
             }
             let mut app = conn.appender("individuals").map_err(e)?;
             for i in batch.iter().flat_map(|w| &w.individuals) {
                 app.append_row(params![
                     i.run_id,
-                    i.generation,
+                    integer(i.generation)?,
                     i.seed_name,
                     i.genome_json,
                     i.genome_hash,
@@ -149,7 +190,38 @@ impl DbFile {
                 .map_err(e)?;
             }
             app.flush().map_err(e)
-        })
+        })?;
+        self.stored_batch(batch);
+        Ok(())
+    }
+
+    /// Remembers that `run_id` was created by this handle, with nothing stored yet.
+    pub(crate) fn created_run(&self, run_id: &str) {
+        if let Ok(mut c) = self.created.lock() {
+            c.insert(run_id.to_string(), Stored::default());
+        }
+    }
+
+    /// Forgets that `run_id` was created by this handle (a write other than
+    /// [`Self::record_generations`] may have stored rows its batches would have to replace).
+    pub(crate) fn forget_created(&self, run_id: &str) {
+        if let Ok(mut c) = self.created.lock() {
+            c.remove(run_id);
+        }
+    }
+
+    /// Notes the committed `batch` for the runs this handle created.
+    fn stored_batch(&self, batch: &[GenerationWrite]) {
+        if let Ok(mut c) = self.created.lock() {
+            for w in batch {
+                if let Some(s) = c.get_mut(&w.stats.run_id) {
+                    s.generation = s.generation.max(Some(w.stats.generation));
+                }
+                if let Some(s) = c.get_mut(&w.checkpoint.run_id) {
+                    s.checkpoint = s.checkpoint.max(Some(w.checkpoint.generation));
+                }
+            }
+        }
     }
 
     /// Replaces the hall of fame of `run_id` and marks it completed at `ended_at_ms`, in one

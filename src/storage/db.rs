@@ -17,6 +17,9 @@ pub struct DbFile {
     /// The last status document this writer published ([`super::run_status`]): a stored
     /// batch of generations updates it without reading the run back.
     pub(crate) published: std::sync::Mutex<Option<super::run_status::RunOverview>>,
+    /// The runs this handle created, with what it has stored of each since
+    /// ([`super::batch`]: their next batches have no earlier attempt to replace).
+    pub(crate) created: std::sync::Mutex<std::collections::HashMap<String, super::batch::Stored>>,
 }
 
 impl std::fmt::Debug for DbFile {
@@ -77,6 +80,7 @@ impl DbFile {
                         mode,
                         _lock: None,
                         published: Default::default(),
+                        created: Default::default(),
                     }),
                 }
             }
@@ -118,6 +122,7 @@ impl DbFile {
                     mode,
                     _lock: Some(lock),
                     published: Default::default(),
+                    created: Default::default(),
                 })
             }
         }

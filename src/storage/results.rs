@@ -88,6 +88,7 @@ impl DbFile {
                 ],
             )
             .map_err(|e| self.err(e))?;
+        self.created_run(&run.run_id);
         Ok(())
     }
 
@@ -139,6 +140,7 @@ impl DbFile {
 
     /// Deletes a run and everything stored under it, in one transaction.
     pub fn delete_run(&self, run_id: &str) -> Result<(), StorageError> {
+        self.forget_created(run_id);
         self.in_transaction(|conn| {
             for table in ["runs", "generations", "individuals", "hall_of_fame", "checkpoints"] {
                 conn.execute(&format!("DELETE FROM {table} WHERE run_id = ?"), params![run_id])
@@ -155,6 +157,7 @@ impl DbFile {
         stats: &GenerationRecord,
         individuals: &[IndividualRecord],
     ) -> Result<(), StorageError> {
+        self.forget_created(&stats.run_id);
         if let Some(bad) = individuals
             .iter()
             .find(|i| i.run_id != stats.run_id || i.generation != stats.generation)
@@ -339,6 +342,7 @@ impl DbFile {
     /// Stores the row of a checkpoint (payload inline, or the name of the file holding it),
     /// replacing an earlier one for the same run and generation.
     pub fn write_checkpoint_row(&self, cp: &Checkpoint, inline: bool, file: Option<&str>) -> Result<(), StorageError> {
+        self.forget_created(&cp.run_id);
         let sum = checksum(&cp.payload);
         let payload: Option<&[u8]> = if inline { Some(&cp.payload) } else { None };
         self.in_transaction(|conn| {
