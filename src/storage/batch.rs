@@ -16,9 +16,10 @@ pub(crate) struct Stored {
 }
 
 impl Stored {
-    /// Whether generations (or checkpoints, per `stored`) `from..` may have rows already.
-    fn may_hold(stored: Option<u32>, from: u32) -> bool {
-        stored.is_some_and(|newest| from <= newest)
+    /// Whether generations (or, with `checkpoint`, checkpoints) `from..` may have rows already.
+    fn may_hold(&self, checkpoint: bool, from: u32) -> bool {
+        let newest = if checkpoint { self.checkpoint } else { self.generation };
+        newest.is_some_and(|newest| from <= newest)
     }
 }
 
@@ -109,13 +110,14 @@ impl DbFile {
         self.in_transaction(|conn| {
             let e = |e| self.err(e);
             // Earlier attempts at the batch's generations (a resumed run's): one statement per
-            // table and run of consecutive generations (normally the whole batch).
-            // A run this handle created has nothing to replace beyond what it stored itself
-            // (it holds the writer lock): its batches skip the deletes.
-            let created = self.created.lock().map(|c| c.clone()).unwrap_or_default();
-            let earlier = |run: &str, from: u32, checkpoint: bool| match created.get(run) {
-                Some(s) => Stored::may_hold(if checkpoint { s.checkpoint } else { s.generation }, from),
-                None => true,
+            // table and run of consecutive generations (normally the whole batch). A run this
+            // handle created has none beyond what it stored itself (it holds the writer lock).
+            let created = self.created.lock().ok();
+            let earlier = |run: &str, from: u32, checkpoint: bool| {
+                created
+                    .as_ref()
+                    .and_then(|c| c.get(run))
+                    .is_none_or(|s| s.may_hold(checkpoint, from))
             };
             let gens = ranges(batch.iter().map(|w| (&w.stats.run_id, w.stats.generation)));
             let cps = ranges(batch.iter().map(|w| (&w.checkpoint.run_id, w.checkpoint.generation)));
@@ -189,6 +191,7 @@ impl DbFile {
                 ])
                 .map_err(e)?;
             }
+            drop(created);
             app.flush().map_err(e)
         })?;
         self.stored_batch(batch);
