@@ -15,18 +15,24 @@
 //!
 //! Each individual carries its route, the worker chosen by the selector's [`Router`]: the
 //! worker that already evaluated (and cached) the genome, or for a new genome the least
-//! loaded worker by the problem's cost estimate.
+//! loaded worker by the problem's cost estimate, calibrated with the evaluation times
+//! measured so far. It also carries its share: how many individuals of its generation went
+//! to that worker.
 //!
-//! Worker 0 seeds the loop with the first population and is the selector: when its input
-//! frontier has passed a generation, it has every evaluated individual of that generation and
-//! completes it with the same code as [`run_sequential`](crate::run_sequential). It decides
+//! Worker 0 seeds the loop with the first population and is the selector: once it holds every
+//! evaluated individual of a generation and every worker's vote on it (below), it completes
+//! the generation with the same code as [`run_sequential`](crate::run_sequential). It counts
+//! them rather than waiting for its input frontier to pass the generation, so the next
+//! generation starts without a round of progress messages; the frontier only completes the
+//! rounds that have nothing to count (the round after the last). It decides
 //! termination (generations, patience, or a stop request) by not feeding a next population
 //! back and telling every worker why the run ended, after which the loop drains and the
 //! dataflow completes on every worker.
 //!
 //! **Stopping on request.** Every worker's `Evaluate` holds a capability at the current round
-//! of the loop. When its population input has passed a round (it has evaluated its share of
-//! that generation), it reads its [`StopSignal`] and sends what it read to the selector as a
+//! of the loop. Once it has evaluated its share of a round's generation (it counted as many
+//! individuals as they say they share, or, for a worker given none, its population input has
+//! passed the round), it reads its [`StopSignal`] and sends what it read to the selector as a
 //! vote at that round, then moves its capability to the next round. So the selector completes
 //! a generation only with every worker's vote, and the stop decision (any vote asks to stop)
 //! is made in one place, identically for every worker and process. When the run ends the
@@ -123,6 +129,29 @@ pub struct Individual<G: Genome> {
     pub genome: G,
     /// The worker (index among all workers of all processes) that evaluates it.
     pub route: u64,
+    /// How many individuals of its generation (itself included) go to that worker.
+    pub share: u64,
+}
+
+/// The individuals of `generation`: the genomes of `population` by slot, with their routes
+/// and each route's share.
+fn routed<G: Genome>(generation: u64, population: Vec<G>, routes: Vec<u64>) -> Vec<Individual<G>> {
+    let mut shares: HashMap<u64, u64> = HashMap::new();
+    for route in &routes {
+        *shares.entry(*route).or_default() += 1;
+    }
+    population
+        .into_iter()
+        .zip(routes)
+        .enumerate()
+        .map(|(slot, (genome, route))| Individual {
+            generation,
+            slot: slot as u64,
+            genome,
+            route,
+            share: shares[&route],
+        })
+        .collect()
 }
 
 /// A genome with its fitness, on its way to the selector.
@@ -141,6 +170,9 @@ pub struct Evaluated<G: Genome> {
     pub metrics: Vec<f64>,
     /// Whether the fitness came from the evaluating worker's cache.
     pub cache_hit: bool,
+    /// How long the evaluation took in seconds (0 for a cache hit); it only calibrates
+    /// routing, never a result.
+    pub seconds: f64,
 }
 
 /// What reaches the selector: an evaluated individual, or a worker's stop vote for the round
@@ -265,12 +297,15 @@ where
     // it on round 0's votes, so every worker of every process ends cleanly with its reason.
     let finished_at_start = if is_selector { evolution.finished() } else { None };
     let mut selector_state = if is_selector { Some(evolution) } else { None };
-    // The generation of the loop's round 0 (only the selector's matters: it reads the votes).
+    // The generation of the loop's round 0 (the same on every worker).
     let first_generation = start.generation;
     let mut first = if is_selector { Some(start) } else { None };
     // Worker 0's router, shared by the first population's source and the selector.
     let router = Rc::new(RefCell::new(Router::new(scope.peers())));
     let first_router = Rc::clone(&router);
+    // Worker 0's count of the individuals it sent out per generation (source and selector).
+    let expected: Rc<RefCell<HashMap<u64, usize>>> = Rc::default();
+    let first_expected = Rc::clone(&expected);
     let first_problem = Arc::clone(&problem);
 
     // Worker 0 seeds the loop with the first population, at the scope's minimum time.
@@ -283,15 +318,11 @@ where
                 if let Some(capability) = capability.take() {
                     if let Some(start) = first.take().filter(|_| finished_at_start.is_none()) {
                         let routes = first_router.borrow_mut().route(&*first_problem, &start.population);
-                        let mut session = output.session(&capability);
-                        for ((slot, genome), route) in start.population.into_iter().enumerate().zip(routes) {
-                            session.give(Individual {
-                                generation: start.generation,
-                                slot: slot as u64,
-                                genome,
-                                route,
-                            });
-                        }
+                        first_expected
+                            .borrow_mut()
+                            .insert(start.generation, start.population.len());
+                        let mut individuals = routed(start.generation, start.population, routes);
+                        output.session(&capability).give_container(&mut individuals);
                     }
                 }
             }
@@ -319,6 +350,8 @@ where
                     let mut observer = observer.map(|o| o.worker(worker_index));
                     // The newest generation this worker received genomes of (for the observer).
                     let mut newest: Option<u64> = None;
+                    // Per generation not voted on yet: (individuals received, their share).
+                    let mut received: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
                     move |(input, frontier), (ended, _), output| {
                         let activation = observer.as_ref().map(|_| Instant::now());
                         let mut worked = false;
@@ -327,22 +360,25 @@ where
                             for batch in batches {
                                 for individual in batch.drain(..) {
                                     worked = true;
-                                    let ((fitness, metrics), cache_hit) = match cache.get(&individual.genome) {
+                                    let round = received.entry(individual.generation).or_insert((0, 0));
+                                    round.0 += 1;
+                                    round.1 = individual.share;
+                                    let ((fitness, metrics), cache_hit, seconds) = match cache.get(&individual.genome) {
                                         Some(hit) => {
                                             if let Some(observer) = observer.as_mut() {
                                                 observer.cache_hit();
                                             }
-                                            (hit.clone(), true)
+                                            (hit.clone(), true, 0.0)
                                         }
                                         None => {
-                                            let started = observer.as_ref().map(|_| Instant::now());
+                                            let started = Instant::now();
                                             let scored = evaluator.evaluate_with_metrics(&individual.genome);
-                                            if let (Some(observer), Some(started)) = (observer.as_mut(), started) {
-                                                observer
-                                                    .evaluated(evaluator.niche(&individual.genome), started.elapsed());
+                                            let took = started.elapsed();
+                                            if let Some(observer) = observer.as_mut() {
+                                                observer.evaluated(evaluator.niche(&individual.genome), took);
                                             }
                                             cache.insert(individual.genome.clone(), scored.clone());
-                                            (scored, false)
+                                            (scored, false, took.as_secs_f64())
                                         }
                                     };
                                     newest = newest.max(Some(individual.generation));
@@ -353,6 +389,7 @@ where
                                         fitness,
                                         metrics,
                                         cache_hit,
+                                        seconds,
                                     }));
                                 }
                             }
@@ -371,11 +408,17 @@ where
                             vote = None;
                             return;
                         }
-                        // Vote on every round whose population this worker has entirely evaluated.
+                        // Vote on every round whose population this worker has entirely evaluated:
+                        // it counted its share, or (given none) its input has passed the round.
                         while let Some(capability) = vote.as_mut() {
-                            if frontier.less_equal(capability.time()) {
+                            let generation = first_generation + capability.time().inner;
+                            let counted = received
+                                .get(&generation)
+                                .is_some_and(|(seen, share)| *seen > 0 && seen == share);
+                            if !counted && frontier.less_equal(capability.time()) {
                                 break;
                             }
+                            received.remove(&generation);
                             if let (Some(observer), Some(generation)) = (observer.as_mut(), newest) {
                                 observer.generation_evaluated(generation);
                             }
@@ -406,6 +449,7 @@ where
                     ),
                 >;
                 let mut pending: Pending<T, P::Genome> = BTreeMap::new();
+                let workers_usize = workers as usize;
                 // Set once the workers were told that the run ended.
                 let mut ended_sent = false;
                 move |(input, frontier), output| {
@@ -429,11 +473,15 @@ where
                             }
                         }
                     });
-                    // Complete each generation whose times the input frontier has passed: it has
-                    // every individual and every worker's vote.
+                    // Complete each generation that has every individual sent out and every
+                    // worker's vote, or whose times the input frontier has passed.
                     let complete: Vec<u64> = pending
                         .iter()
-                        .filter(|(_, (caps, _, _))| caps.iter().all(|cap| !frontier.less_equal(cap.time())))
+                        .filter(|(generation, (caps, evaluated, votes))| {
+                            let counted = votes.len() == workers_usize
+                                && expected.borrow().get(generation) == Some(&evaluated.len());
+                            counted || caps.iter().all(|cap| !frontier.less_equal(cap.time()))
+                        })
                         .map(|(generation, _)| *generation)
                         .collect();
                     for generation in complete {
@@ -442,6 +490,7 @@ where
                         else {
                             continue;
                         };
+                        expected.borrow_mut().remove(&generation);
                         // The round after the last: workers that voted on it before they
                         // learnt that the run ended (harmless; nothing more follows).
                         if evaluated.is_empty() {
@@ -461,6 +510,7 @@ where
                         let mut cache_hits = 0;
                         let mut by_slot = evaluated;
                         by_slot.sort_by_key(|e| e.slot);
+                        let mut calibrate = router.borrow_mut();
                         let scored: Vec<Scored<P::Genome>> = by_slot
                             .into_iter()
                             .map(|e| {
@@ -468,6 +518,7 @@ where
                                     cache_hits += 1;
                                 } else {
                                     evaluations += 1;
+                                    calibrate.measured(&*selector_problem, &e.genome, e.seconds);
                                 }
                                 Scored {
                                     genome: e.genome,
@@ -476,6 +527,7 @@ where
                                 }
                             })
                             .collect();
+                        drop(calibrate);
                         let report = evolution.complete_or_interrupt(
                             &*selector_problem,
                             generation,
@@ -489,13 +541,9 @@ where
                             None => {
                                 let next = &report.checkpoint.population;
                                 let routes = router.borrow_mut().route(&*selector_problem, next);
-                                for ((slot, genome), route) in next.iter().enumerate().zip(routes) {
-                                    session.give(Selected::Next(Individual {
-                                        generation: generation + 1,
-                                        slot: slot as u64,
-                                        genome: genome.clone(),
-                                        route,
-                                    }));
+                                expected.borrow_mut().insert(generation + 1, next.len());
+                                for individual in routed(generation + 1, next.clone(), routes) {
+                                    session.give(Selected::Next(individual));
                                 }
                             }
                             Some(stop) => {

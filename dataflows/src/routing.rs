@@ -1,4 +1,4 @@
-//! `Router`: picks the worker that evaluates (and caches) each genome: sticky per genome, new genomes balanced by cost.
+//! `Router`: picks the worker that evaluates (and caches) each genome: sticky per genome, new genomes balanced by cost calibrated with measured evaluation times.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +12,10 @@ use crate::problem::Problem;
 ///   loaded worker (LPT scheduling) by [`Problem::cost`], ties broken by
 ///   [`Problem::genome_hash`], so a few expensive genomes do not pile up on one worker as
 ///   they can when routed by hash. Repeats are free (cache hits) and add no load.
+/// * **Calibrated**: [`Problem::cost`] is a model; the evaluations measured so far
+///   ([`Router::measured`]) scale it per niche (measured seconds / modelled cost of that
+///   niche's evaluations; niches not measured yet take the ratio over all niches), so a
+///   family whose model is off by 10x still gets its share of the workers.
 ///
 /// Routing only decides where a fitness is computed, never its value, so results are the same
 /// for any number of workers. The selector (worker 0) owns the router; it remembers every
@@ -20,6 +24,20 @@ use crate::problem::Problem;
 pub struct Router<G> {
     workers: usize,
     routes: HashMap<G, u64>,
+    /// Per niche: (measured seconds, modelled cost) summed over its measured evaluations.
+    calibration: HashMap<u32, (f64, f64)>,
+    /// The same sums over every niche.
+    overall: (f64, f64),
+}
+
+/// `cost` when it is a usable weight, else 1.
+fn modelled<P: Problem>(problem: &P, genome: &P::Genome) -> f64 {
+    let cost = problem.cost(genome);
+    if cost.is_finite() && cost > 0.0 {
+        cost
+    } else {
+        1.0
+    }
 }
 
 impl<G: crate::problem::Genome> Router<G> {
@@ -28,7 +46,35 @@ impl<G: crate::problem::Genome> Router<G> {
         Router {
             workers: workers.max(1),
             routes: HashMap::new(),
+            calibration: HashMap::new(),
+            overall: (0.0, 0.0),
         }
+    }
+
+    /// Records that evaluating `genome` took `seconds` (a cache miss), to calibrate the cost
+    /// of the genomes routed after it. Only routing depends on it, never a result.
+    pub fn measured<P: Problem<Genome = G>>(&mut self, problem: &P, genome: &G, seconds: f64) {
+        if !(seconds.is_finite() && seconds > 0.0) {
+            return;
+        }
+        let cost = modelled(problem, genome);
+        let niche = self.calibration.entry(problem.niche(genome)).or_insert((0.0, 0.0));
+        niche.0 += seconds;
+        niche.1 += cost;
+        self.overall.0 += seconds;
+        self.overall.1 += cost;
+    }
+
+    /// The expected cost of evaluating `genome`: its modelled cost scaled by its niche's
+    /// measured ratio (the overall ratio for a niche not measured yet; 1 before any).
+    fn expected_cost<P: Problem<Genome = G>>(&self, problem: &P, genome: &G) -> f64 {
+        let cost = modelled(problem, genome);
+        let (seconds, modelled) = match self.calibration.get(&problem.niche(genome)) {
+            Some(niche) => *niche,
+            None if self.overall.1 > 0.0 => self.overall,
+            None => return cost,
+        };
+        cost * seconds / modelled
     }
 
     /// The worker of each individual of `population`, by slot.
@@ -37,11 +83,7 @@ impl<G: crate::problem::Genome> Router<G> {
         let mut fresh: Vec<(f64, u64, &G)> = population
             .iter()
             .filter(|g| !self.routes.contains_key(*g) && seen.insert(*g))
-            .map(|g| {
-                let cost = problem.cost(g);
-                let cost = if cost.is_finite() && cost > 0.0 { cost } else { 1.0 };
-                (cost, problem.genome_hash(g), g)
-            })
+            .map(|g| (self.expected_cost(problem, g), problem.genome_hash(g), g))
             .collect();
         fresh.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then_with(|| a.2.cmp(b.2)));
         let mut load = vec![0.0f64; self.workers];
@@ -124,6 +166,60 @@ mod tests {
             "sticky"
         );
         assert!(second.iter().all(|&w| w < 3));
+    }
+
+    /// Genome g costs g in the model; its niche is g % 2.
+    struct TwoNiches;
+
+    impl Problem for TwoNiches {
+        type Genome = u32;
+        fn random_genome(&self, rng: &mut Rng) -> u32 {
+            rng.below(100) as u32
+        }
+        fn mutate(&self, g: &u32, _rng: &mut Rng) -> u32 {
+            *g
+        }
+        fn crossover(&self, a: &u32, _b: &u32, _rng: &mut Rng) -> u32 {
+            *a
+        }
+        fn evaluate(&self, g: &u32) -> Fitness {
+            Fitness::new(f64::from(*g))
+        }
+        fn cost(&self, g: &u32) -> f64 {
+            f64::from(*g)
+        }
+        fn niche(&self, g: &u32) -> u32 {
+            g % 2
+        }
+    }
+
+    #[test]
+    fn measured_times_recalibrate_a_niche_whose_model_is_off() {
+        // Odd genomes really cost 10x their model: measured so on 1 and 3.
+        let mut router = Router::new(2);
+        router.route(&TwoNiches, &[1, 2, 3, 4]);
+        for (g, seconds) in [(1, 10.0), (2, 2.0), (3, 30.0), (4, 4.0)] {
+            router.measured(&TwoNiches, &g, seconds);
+        }
+        // 11 (true cost 110) against 20, 22, 24, 26 (true 92): the model alone (11 vs 92)
+        // would give 11 company; measured, it gets a worker almost to itself.
+        let population = [11, 20, 22, 24, 26];
+        let routes = router.route(&TwoNiches, &population);
+        let lone = routes[0];
+        assert!(routes[1..].iter().all(|&w| w != lone), "{routes:?}");
+        // A niche never measured takes the overall ratio; non-positive times are ignored.
+        router.measured(&TwoNiches, &20, 0.0);
+        router.measured(&TwoNiches, &20, f64::NAN);
+        assert_eq!(router.expected_cost(&TwoNiches, &20), 20.0);
+        let fresh = Router::<u32>::new(2);
+        assert_eq!(fresh.expected_cost(&TwoNiches, &7), 7.0, "uncalibrated: the model");
+        let mut one = Router::new(2);
+        one.measured(&TwoNiches, &2, 4.0);
+        assert_eq!(
+            one.expected_cost(&TwoNiches, &7),
+            14.0,
+            "unmeasured niche: overall ratio"
+        );
     }
 
     #[test]

@@ -118,3 +118,20 @@ fn cache_counts_are_consistent() {
     // Elites are never re-evaluated: from generation 1 on, at least `elitism` hits.
     assert!(reports[1..].iter().all(|r| r.stats.cache_hits >= 4));
 }
+
+#[test]
+fn workers_given_no_individual_still_vote_and_match_sequential() {
+    // 3 individuals on 6 workers: every generation leaves some workers without a share, so
+    // their votes come from the frontier while the others vote on their counts.
+    let config = GaConfig {
+        population: 3,
+        generations: 12,
+        elitism: 1,
+        seed: 21,
+        ..GaConfig::default()
+    };
+    let problem = Sphere::new(2);
+    let expected = normalise(sequential_reports(&problem, &config, None), false);
+    let actual = normalise(dataflow_reports(problem, &config, &threads(6, false), None), false);
+    assert_same_reports("sphere 3 individuals -w 6", &expected, &actual);
+}
