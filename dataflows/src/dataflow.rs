@@ -208,19 +208,40 @@ enum Selected<G: Genome> {
 /// The streams `evolve` returns, in the caller's scope. Only worker 0 (the selector) has data;
 /// other workers' streams are empty. Each stream carries one element per generation, in
 /// generation order; they all leave the loop at the scope's minimum time.
+///
+/// [`stats`](Self::stats), [`hall_of_fame`](Self::hall_of_fame) and
+/// [`checkpoints`](Self::checkpoints) are parts of each report, built only when asked for: each
+/// consumer of a stream receives its own copy of every element, and a report copied for a part
+/// nobody reads would delay worker 0 at every generation.
 pub struct EvolutionStreams<'scope, T: Timestamp, G: Genome> {
     /// Everything known at the end of each generation.
     pub reports: StreamVec<'scope, T, GenerationReport<G>>,
-    /// Per-generation statistics.
-    pub stats: StreamVec<'scope, T, GenerationStats>,
-    /// The hall of fame after each generation.
-    pub hall_of_fame: StreamVec<'scope, T, HallOfFame<G>>,
-    /// The checkpoint after each generation (the next population, before evaluation).
-    pub checkpoints: StreamVec<'scope, T, Checkpoint<G>>,
     /// Why the run ended: one element on every worker (unlike the other streams), the same
     /// everywhere, e.g. [`StopReason::Interrupted`] on every process when a stop was requested
     /// on any of them.
     pub ended: StreamVec<'scope, T, StopReason>,
+}
+
+impl<'scope, T: Timestamp, G: Genome> EvolutionStreams<'scope, T, G> {
+    /// Per-generation statistics.
+    pub fn stats(&self) -> StreamVec<'scope, T, GenerationStats> {
+        self.reports.clone().map(|report: GenerationReport<G>| report.stats)
+    }
+
+    /// The hall of fame after each generation.
+    pub fn hall_of_fame(&self) -> StreamVec<'scope, T, HallOfFame<G>> {
+        self.reports.clone().map(|report: GenerationReport<G>| HallOfFame {
+            generation: report.stats.generation,
+            entries: report.hall_of_fame,
+        })
+    }
+
+    /// The checkpoint after each generation (the next population, before evaluation).
+    pub fn checkpoints(&self) -> StreamVec<'scope, T, Checkpoint<G>> {
+        self.reports
+            .clone()
+            .map(|report: GenerationReport<G>| report.checkpoint)
+    }
 }
 
 /// Builds the evolution loop inside `scope` and returns its output streams.
@@ -580,19 +601,8 @@ where
         (reports.leave(scope), ended.leave(scope))
     });
 
-    let stats = reports.clone().map(|report: GenerationReport<P::Genome>| report.stats);
-    let hall_of_fame = reports.clone().map(|report: GenerationReport<P::Genome>| HallOfFame {
-        generation: report.stats.generation,
-        entries: report.hall_of_fame,
-    });
-    let checkpoints = reports
-        .clone()
-        .map(|report: GenerationReport<P::Genome>| report.checkpoint);
     Ok(EvolutionStreams {
         reports,
-        stats,
-        hall_of_fame,
-        checkpoints,
         ended: ended.map(|ended: Ended| ended.stop),
     })
 }

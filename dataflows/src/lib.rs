@@ -65,7 +65,7 @@
 //! let sink = Arc::clone(&seen);
 //! timely::example(move |scope| {
 //!     let streams = evolve(scope, Arc::new(Sphere::new(3)), &config, None).expect("valid config");
-//!     streams.stats.inspect(move |s: &GenerationStats| {
+//!     streams.stats().inspect(move |s: &GenerationStats| {
 //!         println!("generation {} best {}", s.generation, s.best);
 //!         sink.lock().unwrap().push(s.clone());
 //!     });

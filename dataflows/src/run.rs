@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use timely::communication::AllocatorBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Inspect;
 use timely::WorkerConfig;
 
@@ -313,11 +315,16 @@ impl<P: Problem> Connection<P> {
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 worker.dataflow::<u64, _, _>(|scope| {
                     let streams = evolve_observed(scope, problem, config, resume.clone(), stop, observer)?;
-                    streams.reports.inspect(move |report: &GenerationReport<P::Genome>| {
-                        if let Some(callback) = callback.as_mut() {
-                            callback(report);
-                        }
-                        sink.borrow_mut().push(report.clone());
+                    // Takes each report (no copy): the callback sees it, then the result keeps it.
+                    streams.reports.sink(Pipeline, "Collect", move |(input, _frontier)| {
+                        input.for_each(|_, reports: &mut Vec<GenerationReport<P::Genome>>| {
+                            for report in reports.drain(..) {
+                                if let Some(callback) = callback.as_mut() {
+                                    callback(&report);
+                                }
+                                sink.borrow_mut().push(report);
+                            }
+                        });
                     });
                     streams.ended.inspect(move |reason: &StopReason| {
                         *ended_sink.borrow_mut() = Some(*reason);

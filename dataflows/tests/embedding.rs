@@ -26,13 +26,13 @@ fn streams_arrive_on_worker_0_only_and_match_the_sequential_ga() {
         worker.dataflow::<u32, _, _>(move |scope| {
             let streams = evolve(scope, Arc::new(Sphere::new(2)), &cfg, None).unwrap();
             streams
-                .stats
+                .stats()
                 .inspect(move |x: &GenerationStats| s.lock().unwrap().push((index, x.clone())));
             streams
-                .hall_of_fame
+                .hall_of_fame()
                 .inspect(move |x: &HallOfFame<Vec<i64>>| h.lock().unwrap().push(x.clone()));
             streams
-                .checkpoints
+                .checkpoints()
                 .inspect(move |x: &Checkpoint<Vec<i64>>| c.lock().unwrap().push(x.clone()));
         });
     })

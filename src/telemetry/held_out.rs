@@ -46,6 +46,7 @@ impl HeldOutScorer {
         std::thread::Builder::new()
             .name("evoflow-held-out".into())
             .spawn(move || {
+                run_on_idle_cpu_only();
                 for genome in inbox {
                     if let Ok((_, Some(test))) = problem.split_stats(&genome, &full, split) {
                         gauge.set(objective_value(objective, &test));
@@ -65,5 +66,17 @@ impl HeldOutScorer {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
         }
+    }
+}
+
+/// Lets the calling thread run only on CPU time no other thread wants (Linux `SCHED_IDLE`):
+/// held-out scoring is a gauge, and must never take a core from an evaluating worker; the
+/// workers leave it the gaps between generations. Elsewhere, or if refused, it is a no-op.
+fn run_on_idle_cpu_only() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
+        let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
     }
 }
