@@ -79,7 +79,7 @@ fn bench_seeds(c: &mut Criterion) {
 }
 
 /// What an evolution worker does per genome once the columns of its periods are memoised:
-/// the signal inside a column scope plus the backtest, on the training 70 % of goog daily
+/// the signal inside a column scope plus the fitness path's backtest, on the training 70 % of goog daily
 /// (1,503 bars), for each indicator seed and the reference. Throughput: bars per second
 /// (ns per bar = 1e9 / that).
 fn bench_memoised(c: &mut Criterion) {
@@ -112,7 +112,7 @@ fn bench_memoised(c: &mut Criterion) {
             b.iter(|| {
                 let targets = columns::with_columns(owner, &data, || s.signal(&data, g).expect("signal"));
                 context
-                    .run_stats(&targets, &config, s.warmup(&data, g))
+                    .run_fitness_stats(&targets, &config, s.warmup(&data, g))
                     .expect("backtest")
             })
         });

@@ -327,14 +327,16 @@ fn fast_path_equals_full_path() {
             assert!(full.stats.num_trades > 10);
             assert_eq!(ctx.run_stats(&targets, &config, 0).unwrap(), full.stats);
             assert_eq!(run_backtest_stats(&data, &targets, &config).unwrap(), full.stats);
-            // Without beta: the same statistics, beta and alpha left out.
-            let lean = ctx.run_stats_without_beta(&targets, &config, 7).unwrap();
+            // The fitness path: the same statistics, beta, alpha and the average trade left out.
+            let lean = ctx.run_fitness_stats(&targets, &config, 7).unwrap();
             assert!(full.stats.beta.is_some() && lean.beta.is_none() && lean.alpha_pct.is_none());
+            assert!(full.stats.avg_trade_pct.is_some() && lean.avg_trade_pct.is_none());
             let with_warmup = ctx.run_stats(&targets, &config, 7).unwrap();
             assert_eq!(
                 evoflow::backtest::Stats {
                     beta: with_warmup.beta,
                     alpha_pct: with_warmup.alpha_pct,
+                    avg_trade_pct: with_warmup.avg_trade_pct,
                     ..lean
                 },
                 with_warmup

@@ -61,6 +61,9 @@ pub(crate) trait Recorder {
     /// Whether beta (and so alpha) is computed: the bar-to-bar equity log returns cost a
     /// division per bar, which the fitness of evolution never reads.
     const BETA: bool = true;
+    /// Whether the average trade (a geometric mean: one logarithm per closed trade, which
+    /// costs more than the rest of a trade's bookkeeping) is computed; the fitness never reads it.
+    const AVERAGE_TRADE: bool = true;
     fn equity(&mut self, _bar: usize, _value: f64) {}
     fn equity_run(&mut self, _from: usize, _to: usize, _value: f64) {}
     fn trade(&mut self, _trade: Trade) {}
@@ -70,11 +73,12 @@ pub(crate) trait Recorder {
 pub(crate) struct NoRecord;
 impl Recorder for NoRecord {}
 
-/// Records nothing and skips beta: every statistic but beta and alpha (both `None`) is the
-/// same, bit for bit, as with [`NoRecord`].
-pub(crate) struct NoBeta;
-impl Recorder for NoBeta {
+/// Records nothing and skips what evolution's fitness never reads: every statistic but beta,
+/// alpha and the average trade (all `None`) is the same, bit for bit, as with [`NoRecord`].
+pub(crate) struct FitnessOnly;
+impl Recorder for FitnessOnly {
     const BETA: bool = false;
+    const AVERAGE_TRADE: bool = false;
 }
 
 /// The full path keeps the equity curve and the trade list.
@@ -398,8 +402,15 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
         let ret = x.units.signum() * (x.exit_price / x.entry_price - 1.0) - commission / (size * x.entry_price);
         let ts = &self.ctx.data.bars.timestamp_ms;
         let (t0, t1) = (ts[x.entry_bar], ts[x.exit_bar]);
-        self.trades
-            .add(pnl, ret, commission, x.entry_bar, x.exit_bar, (t1 - t0) * NS_PER_MS);
+        self.trades.add(
+            pnl,
+            ret,
+            commission,
+            x.entry_bar,
+            x.exit_bar,
+            (t1 - t0) * NS_PER_MS,
+            R::AVERAGE_TRADE,
+        );
         self.rec.trade(Trade {
             size: x.units,
             entry_bar: x.entry_bar,
@@ -462,6 +473,7 @@ impl<'c, 'a, R: Recorder> Sim<'c, 'a, R> {
             lone_last_dd,
             periods: self.periods,
             cov_xy: if R::BETA { self.cov_xy } else { f64::NAN },
+            average_trade: R::AVERAGE_TRADE,
             trades: self.trades,
         };
         (finish(self.ctx, cash0, warmup, &totals), self.rec)

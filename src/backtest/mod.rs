@@ -60,7 +60,7 @@ pub use trade::Trade;
 use serde::{Deserialize, Serialize};
 
 use crate::market::MarketData;
-use engine::{changes_of, simulate, FullRecord, NoBeta, NoRecord};
+use engine::{changes_of, simulate, FitnessOnly, FullRecord, NoRecord};
 
 /// The result of a backtest: equity at every close, the closed trades, and the statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,17 +114,17 @@ impl BacktestContext<'_> {
         Ok(simulate(self, changes, config, warmup, NoRecord)?.0)
     }
 
-    /// [`BacktestContext::run_stats`] without beta and alpha (both `None`): every other
-    /// statistic is the same bit for bit, one division per bar cheaper (what evolution's
-    /// fitness needs).
-    pub fn run_stats_without_beta(
+    /// [`BacktestContext::run_stats`] without beta, alpha and the average trade (all `None`):
+    /// every other statistic is the same bit for bit, one division per bar and one logarithm
+    /// per trade cheaper (what evolution's fitness needs).
+    pub fn run_fitness_stats(
         &self,
         targets: &[f64],
         config: &BacktestConfig,
         warmup: usize,
     ) -> Result<Stats, BacktestError> {
         let changes = changes_of(targets, self.len())?;
-        Ok(simulate(self, changes, config, warmup, NoBeta)?.0)
+        Ok(simulate(self, changes, config, warmup, FitnessOnly)?.0)
     }
 
     /// The statistics for a target vector given by its changes: the target is 0 until the

@@ -257,8 +257,20 @@ impl Default for TradeAcc {
 }
 
 impl TradeAcc {
-    /// Adds a closed trade: PnL, return (a fraction), commission, bars and duration.
-    pub fn add(&mut self, pnl: f64, ret: f64, commission: f64, entry_bar: usize, exit_bar: usize, dur_ns: i64) {
+    /// Adds a closed trade: PnL, return (a fraction), commission, bars and duration; with
+    /// `log_return` also its log return (for the average trade).
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        pnl: f64,
+        ret: f64,
+        commission: f64,
+        entry_bar: usize,
+        exit_bar: usize,
+        dur_ns: i64,
+        log_return: bool,
+    ) {
         self.count += 1;
         if pnl > 0.0 {
             self.wins += 1;
@@ -279,11 +291,13 @@ impl TradeAcc {
         } else if ret < 0.0 {
             self.ret_neg_sum += ret;
         }
-        let g = 1.0 + ret;
-        if g > 0.0 {
-            self.ret_log_sum += g.ln();
-        } else {
-            self.ret_non_positive = true;
+        if log_return {
+            let g = 1.0 + ret;
+            if g > 0.0 {
+                self.ret_log_sum += g.ln();
+            } else {
+                self.ret_non_positive = true;
+            }
         }
         self.dur_max_ns = self.dur_max_ns.max(dur_ns);
         self.dur_sum_ns += dur_ns as f64;
@@ -326,6 +340,8 @@ pub(crate) struct RunTotals {
     /// `sum(x * yc)` over bars, x the equity log return (for beta).
     pub cov_xy: f64,
     pub trades: TradeAcc,
+    /// Whether the trades' log-return sum was accumulated (else the average trade is `None`).
+    pub average_trade: bool,
 }
 
 /// `geometric_mean(returns)`: `exp(mean(ln(1 + r))) - 1`, 0 when some `1 + r <= 0`, NaN when empty.
@@ -430,7 +446,11 @@ pub(crate) fn finish(ctx: &BacktestContext<'_>, cash: f64, warmup: usize, t: &Ru
             tr.wins as f64 / kf,
             tr.best * 100.0,
             tr.worst * 100.0,
-            geometric_mean(k, tr.ret_log_sum, tr.ret_non_positive) * 100.0,
+            if t.average_trade {
+                geometric_mean(k, tr.ret_log_sum, tr.ret_non_positive) * 100.0
+            } else {
+                f64::NAN
+            },
             Some(round_s(tr.dur_max_ns)),
             Some(mean_s(tr.dur_sum_ns, k)),
             tr.ret_sum / kf * 100.0,

@@ -282,10 +282,9 @@ impl TradingProblem {
             let report = self.train_context.run(&targets, &self.backtest, warmup)?;
             Ok((report.stats, Some(report.equity)))
         } else {
-            // The fitness and the key statistics never read beta or alpha.
+            // The fitness and the key statistics never read beta, alpha or the average trade.
             Ok((
-                self.train_context
-                    .run_stats_without_beta(&targets, &self.backtest, warmup)?,
+                self.train_context.run_fitness_stats(&targets, &self.backtest, warmup)?,
                 None,
             ))
         }
