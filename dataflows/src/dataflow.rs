@@ -135,7 +135,11 @@ pub struct Individual<G: Genome> {
 
 /// The individuals of `generation`: the genomes of `population` by slot, with their routes
 /// and each route's share.
-fn routed<G: Genome>(generation: u64, population: Vec<G>, routes: Vec<u64>) -> Vec<Individual<G>> {
+fn routed<G: Genome>(
+    generation: u64,
+    population: impl IntoIterator<Item = G>,
+    routes: Vec<u64>,
+) -> impl Iterator<Item = Individual<G>> {
     let mut shares: HashMap<u64, u64> = HashMap::new();
     for route in &routes {
         *shares.entry(*route).or_default() += 1;
@@ -144,14 +148,13 @@ fn routed<G: Genome>(generation: u64, population: Vec<G>, routes: Vec<u64>) -> V
         .into_iter()
         .zip(routes)
         .enumerate()
-        .map(|(slot, (genome, route))| Individual {
+        .map(move |(slot, (genome, route))| Individual {
             generation,
             slot: slot as u64,
             genome,
             route,
             share: shares[&route],
         })
-        .collect()
 }
 
 /// A genome with its fitness, on its way to the selector.
@@ -299,7 +302,7 @@ where
 }
 
 /// [`evolve_stoppable`] that reports each worker's evaluation work to `observer` (see
-/// [`crate::observer`]); with `None` it is `evolve_stoppable` and reads no clock.
+/// [`crate::observer`]); with `None` it is `evolve_stoppable`.
 pub fn evolve_observed<'scope, T, P>(
     scope: Scope<'scope, T>,
     problem: Arc<P>,
@@ -342,8 +345,9 @@ where
                         first_expected
                             .borrow_mut()
                             .insert(start.generation, start.population.len());
-                        let mut individuals = routed(start.generation, start.population, routes);
-                        output.session(&capability).give_container(&mut individuals);
+                        output
+                            .session(&capability)
+                            .give_iterator(routed(start.generation, start.population, routes));
                     }
                 }
             }
@@ -563,9 +567,9 @@ where
                                 let next = &report.checkpoint.population;
                                 let routes = router.borrow_mut().route(&*selector_problem, next);
                                 expected.borrow_mut().insert(generation + 1, next.len());
-                                for individual in routed(generation + 1, next.clone(), routes) {
-                                    session.give(Selected::Next(individual));
-                                }
+                                session.give_iterator(
+                                    routed(generation + 1, next.iter().cloned(), routes).map(Selected::Next),
+                                );
                             }
                             Some(stop) => {
                                 ended_sent = true;

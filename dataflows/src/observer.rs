@@ -8,7 +8,8 @@
 //! them elsewhere (a metrics registry, a log) only in
 //! [`WorkerObserver::generation_evaluated`], once per generation. Every method has a no-op
 //! default; without an observer ([`Connection::observe`](crate::Connection::observe),
-//! [`evolve_observed`](crate::evolve_observed)) the dataflow does not even read the clock.
+//! [`evolve_observed`](crate::evolve_observed)) the dataflow only times each evaluation (a
+//! cache miss) for its routing, and times nothing else.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};

@@ -106,7 +106,7 @@ mod tests {
     use crate::fitness::Fitness;
     use crate::rng::Rng;
 
-    /// Genome g costs g.
+    /// Genome g costs g (in the model); its niche is g % 2.
     struct Weighted;
 
     impl Problem for Weighted {
@@ -125,6 +125,9 @@ mod tests {
         }
         fn cost(&self, g: &u32) -> f64 {
             f64::from(*g)
+        }
+        fn niche(&self, g: &u32) -> u32 {
+            g % 2
         }
     }
 
@@ -168,55 +171,30 @@ mod tests {
         assert!(second.iter().all(|&w| w < 3));
     }
 
-    /// Genome g costs g in the model; its niche is g % 2.
-    struct TwoNiches;
-
-    impl Problem for TwoNiches {
-        type Genome = u32;
-        fn random_genome(&self, rng: &mut Rng) -> u32 {
-            rng.below(100) as u32
-        }
-        fn mutate(&self, g: &u32, _rng: &mut Rng) -> u32 {
-            *g
-        }
-        fn crossover(&self, a: &u32, _b: &u32, _rng: &mut Rng) -> u32 {
-            *a
-        }
-        fn evaluate(&self, g: &u32) -> Fitness {
-            Fitness::new(f64::from(*g))
-        }
-        fn cost(&self, g: &u32) -> f64 {
-            f64::from(*g)
-        }
-        fn niche(&self, g: &u32) -> u32 {
-            g % 2
-        }
-    }
-
     #[test]
     fn measured_times_recalibrate_a_niche_whose_model_is_off() {
         // Odd genomes really cost 10x their model: measured so on 1 and 3.
         let mut router = Router::new(2);
-        router.route(&TwoNiches, &[1, 2, 3, 4]);
+        router.route(&Weighted, &[1, 2, 3, 4]);
         for (g, seconds) in [(1, 10.0), (2, 2.0), (3, 30.0), (4, 4.0)] {
-            router.measured(&TwoNiches, &g, seconds);
+            router.measured(&Weighted, &g, seconds);
         }
         // 11 (true cost 110) against 20, 22, 24, 26 (true 92): the model alone (11 vs 92)
         // would give 11 company; measured, it gets a worker almost to itself.
         let population = [11, 20, 22, 24, 26];
-        let routes = router.route(&TwoNiches, &population);
+        let routes = router.route(&Weighted, &population);
         let lone = routes[0];
         assert!(routes[1..].iter().all(|&w| w != lone), "{routes:?}");
         // A niche never measured takes the overall ratio; non-positive times are ignored.
-        router.measured(&TwoNiches, &20, 0.0);
-        router.measured(&TwoNiches, &20, f64::NAN);
-        assert_eq!(router.expected_cost(&TwoNiches, &20), 20.0);
+        router.measured(&Weighted, &20, 0.0);
+        router.measured(&Weighted, &20, f64::NAN);
+        assert_eq!(router.expected_cost(&Weighted, &20), 20.0);
         let fresh = Router::<u32>::new(2);
-        assert_eq!(fresh.expected_cost(&TwoNiches, &7), 7.0, "uncalibrated: the model");
+        assert_eq!(fresh.expected_cost(&Weighted, &7), 7.0, "uncalibrated: the model");
         let mut one = Router::new(2);
-        one.measured(&TwoNiches, &2, 4.0);
+        one.measured(&Weighted, &2, 4.0);
         assert_eq!(
-            one.expected_cost(&TwoNiches, &7),
+            one.expected_cost(&Weighted, &7),
             14.0,
             "unmeasured niche: overall ratio"
         );

@@ -207,7 +207,8 @@ impl<P: Problem> Connection<P> {
     }
 
     /// Makes every worker of this process report its evaluation work to `observer` (see
-    /// [`crate::observer`]); without it the workers report nothing and read no clock.
+    /// [`crate::observer`]); without it the workers report nothing (they time only their
+    /// evaluations, for routing).
     pub fn observe(mut self, observer: Arc<dyn EvaluationObserver>) -> Connection<P> {
         self.observer = Some(observer);
         self
